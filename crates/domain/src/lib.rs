@@ -1,0 +1,16 @@
+//! Onramp's domain rules, free of I/O.
+//!
+//! Every value that comes from outside (a form, a JSON body, a CSV row, a config file) is parsed into one of
+//! these types at the edge, so the rest of the code never sees an unchecked ODS code or e-mail address.
+
+pub mod clock;
+pub mod identifiers;
+pub mod organisation;
+pub mod user;
+mod validation;
+
+pub use clock::Clock;
+pub use identifiers::{AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError};
+pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind};
+pub use user::{Membership, NewUser, PersonName, StaffRole, TeamRole, User, UserId};
+pub use validation::{FieldError, FieldErrors};
