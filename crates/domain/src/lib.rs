@@ -6,11 +6,17 @@
 pub mod clock;
 pub mod identifiers;
 pub mod organisation;
+pub mod provider;
 pub mod user;
 mod validation;
 
 pub use clock::Clock;
-pub use identifiers::{AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError};
-pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind};
+pub use identifiers::{
+    AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError,
+};
+pub use organisation::{
+    NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind,
+};
+pub use provider::Provider;
 pub use user::{Membership, NewUser, PersonName, StaffRole, TeamRole, User, UserId};
 pub use validation::{FieldError, FieldErrors};

@@ -40,7 +40,9 @@ impl PersonName {
     pub const MAX: usize = 120;
 
     pub fn parse(raw: &str) -> Result<Self, PersonNameError> {
-        single_line(raw, "full name", Self::MAX).map(Self).map_err(PersonNameError)
+        single_line(raw, "full name", Self::MAX)
+            .map(Self)
+            .map_err(PersonNameError)
     }
 
     pub fn as_str(&self) -> &str {
@@ -103,7 +105,10 @@ impl FromStr for TeamRole {
         Self::ALL
             .into_iter()
             .find(|role| role.as_str() == s.trim())
-            .ok_or_else(|| RoleError { given: s.to_owned(), allowed: "owner, admin, viewer" })
+            .ok_or_else(|| RoleError {
+                given: s.to_owned(),
+                allowed: "owner, admin, viewer",
+            })
     }
 }
 
@@ -124,7 +129,13 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
-    pub const ALL: [Self; 5] = [Self::Author, Self::Reviewer, Self::AgreementTeam, Self::LiveService, Self::Admin];
+    pub const ALL: [Self; 5] = [
+        Self::Author,
+        Self::Reviewer,
+        Self::AgreementTeam,
+        Self::LiveService,
+        Self::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -140,10 +151,13 @@ impl StaffRole {
 impl FromStr for StaffRole {
     type Err = RoleError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|role| role.as_str() == s.trim()).ok_or_else(|| RoleError {
-            given: s.to_owned(),
-            allowed: "author, reviewer, agreement_team, live_service, admin",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == s.trim())
+            .ok_or_else(|| RoleError {
+                given: s.to_owned(),
+                allowed: "author, reviewer, agreement_team, live_service, admin",
+            })
     }
 }
 
@@ -194,7 +208,10 @@ impl fmt::Debug for User {
             .field("id", &self.id)
             .field("email", &self.email)
             .field("full_name", &self.full_name)
-            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
             .field("staff_roles", &self.staff_roles)
             .field("membership", &self.membership)
             .finish()
@@ -207,9 +224,16 @@ mod tests {
 
     #[test]
     fn roles_parse_from_their_names_and_list_the_choices_when_wrong() {
-        assert_eq!("agreement_team".parse::<StaffRole>(), Ok(StaffRole::AgreementTeam));
+        assert_eq!(
+            "agreement_team".parse::<StaffRole>(),
+            Ok(StaffRole::AgreementTeam)
+        );
         assert_eq!("viewer".parse::<TeamRole>(), Ok(TeamRole::Viewer));
-        let error = "boss".parse::<TeamRole>().err().map(|e| e.to_string()).unwrap_or_default();
+        let error = "boss"
+            .parse::<TeamRole>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("owner, admin, viewer"), "{error}");
     }
 
