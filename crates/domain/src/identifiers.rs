@@ -16,9 +16,7 @@ pub struct OdsCode(String);
 pub enum OdsCodeError {
     #[error("enter an ODS code")]
     Empty,
-    #[error(
-        "an ODS code must be 3 to 10 characters long, for example X26 or 8JK45 (this one has {0})"
-    )]
+    #[error("an ODS code must be 3 to 10 characters long, for example X26 or 8JK45 (this one has {0})")]
     Length(usize),
     #[error("an ODS code may contain only letters A to Z and digits 0 to 9 (found {0:?})")]
     Character(char),
@@ -58,9 +56,7 @@ pub enum CompanyNumberError {
         "a company registration number must be 8 characters: 8 digits, or 2 letters such as SC, NI or OC then 6 digits (this one has {0})"
     )]
     Length(usize),
-    #[error(
-        "a company registration number must be 8 digits, or 2 letters such as SC, NI or OC then 6 digits"
-    )]
+    #[error("a company registration number must be 8 digits, or 2 letters such as SC, NI or OC then 6 digits")]
     Shape,
     #[error("{0:?} is not a Companies House prefix (for example SC, NI, OC, SO or NC)")]
     UnknownPrefix(String),
@@ -69,17 +65,13 @@ pub enum CompanyNumberError {
 impl CompanyNumber {
     /// Prefixes Companies House uses for bodies registered outside the plain England-and-Wales company register.
     pub const PREFIXES: &'static [&'static str] = &[
-        "AC", "CE", "CS", "FC", "FE", "GE", "GN", "GS", "IC", "IP", "LP", "NA", "NC", "NF", "NI",
-        "NL", "NO", "NP", "NR", "NV", "NZ", "OC", "R0", "RC", "RS", "SA", "SC", "SE", "SF", "SG",
-        "SI", "SL", "SO", "SP", "SR", "SZ", "ZC",
+        "AC", "CE", "CS", "FC", "FE", "GE", "GN", "GS", "IC", "IP", "LP", "NA", "NC", "NF", "NI", "NL", "NO", "NP",
+        "NR", "NV", "NZ", "OC", "R0", "RC", "RS", "SA", "SC", "SE", "SF", "SG", "SI", "SL", "SO", "SP", "SR", "SZ",
+        "ZC",
     ];
 
     pub fn parse(raw: &str) -> Result<Self, CompanyNumberError> {
-        let value: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let value: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
         if value.is_empty() {
             return Err(CompanyNumberError::Empty);
         }
@@ -91,9 +83,7 @@ impl CompanyNumber {
             return Ok(Self(value));
         }
         let (prefix, digits) = value.split_at(2);
-        if !digits.bytes().all(|b| b.is_ascii_digit())
-            || !prefix.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(CompanyNumberError::Shape);
         }
         if !Self::PREFIXES.contains(&prefix) {
@@ -219,10 +209,7 @@ impl<K: ReferenceKind> Reference<K> {
             return Err(ReferenceError::Zero { prefix });
         }
         match u32::try_from(sequence) {
-            Ok(sequence) if sequence <= Self::LAST => Ok(Self {
-                sequence,
-                kind: PhantomData,
-            }),
+            Ok(sequence) if sequence <= Self::LAST => Ok(Self { sequence, kind: PhantomData }),
             _ => Err(ReferenceError::Exhausted { prefix }),
         }
     }
@@ -236,16 +223,11 @@ impl<K: ReferenceKind> Reference<K> {
             .and_then(|_| value.get(prefix.len()..))
             .filter(|digits| digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()))
             .ok_or(ReferenceError::Shape { prefix })?;
-        let sequence: u32 = digits
-            .parse()
-            .map_err(|_| ReferenceError::Shape { prefix })?;
+        let sequence: u32 = digits.parse().map_err(|_| ReferenceError::Shape { prefix })?;
         if sequence == 0 {
             return Err(ReferenceError::Zero { prefix });
         }
-        Ok(Self {
-            sequence,
-            kind: PhantomData,
-        })
+        Ok(Self { sequence, kind: PhantomData })
     }
 
     pub fn sequence(self) -> i64 {
@@ -320,14 +302,8 @@ mod tests {
 
     #[test]
     fn ods_codes_from_the_spec_parse() {
-        assert_eq!(
-            OdsCode::parse("X26").map(|c| c.to_string()),
-            Ok("X26".into())
-        );
-        assert_eq!(
-            OdsCode::parse(" 8jk45 ").map(|c| c.to_string()),
-            Ok("8JK45".into())
-        );
+        assert_eq!(OdsCode::parse("X26").map(|c| c.to_string()), Ok("X26".into()));
+        assert_eq!(OdsCode::parse(" 8jk45 ").map(|c| c.to_string()), Ok("8JK45".into()));
         assert_eq!(OdsCode::parse("X2"), Err(OdsCodeError::Length(2)));
         assert_eq!(OdsCode::parse("X-26"), Err(OdsCodeError::Character('-')));
         assert_eq!(OdsCode::parse("  "), Err(OdsCodeError::Empty));
@@ -336,22 +312,10 @@ mod tests {
     #[test]
     fn company_numbers_accept_digits_and_known_prefixes_only() {
         assert!(CompanyNumber::parse("01234567").is_ok());
-        assert_eq!(
-            CompanyNumber::parse("sc 123456").map(|c| c.to_string()),
-            Ok("SC123456".into())
-        );
-        assert_eq!(
-            CompanyNumber::parse("XX123456"),
-            Err(CompanyNumberError::UnknownPrefix("XX".into()))
-        );
-        assert_eq!(
-            CompanyNumber::parse("1234567"),
-            Err(CompanyNumberError::Length(7))
-        );
-        assert_eq!(
-            CompanyNumber::parse("SC12345A"),
-            Err(CompanyNumberError::Shape)
-        );
+        assert_eq!(CompanyNumber::parse("sc 123456").map(|c| c.to_string()), Ok("SC123456".into()));
+        assert_eq!(CompanyNumber::parse("XX123456"), Err(CompanyNumberError::UnknownPrefix("XX".into())));
+        assert_eq!(CompanyNumber::parse("1234567"), Err(CompanyNumberError::Length(7)));
+        assert_eq!(CompanyNumber::parse("SC12345A"), Err(CompanyNumberError::Shape));
     }
 
     #[test]
@@ -362,42 +326,18 @@ mod tests {
         );
         assert_eq!(EmailAddress::parse("a@b"), Err(EmailAddressError::Domain));
         assert_eq!(EmailAddress::parse("a@@b.com"), Err(EmailAddressError::At));
-        assert_eq!(
-            EmailAddress::parse("@b.com"),
-            Err(EmailAddressError::LocalPart)
-        );
-        assert_eq!(
-            EmailAddress::parse("a b@c.com"),
-            Err(EmailAddressError::Whitespace)
-        );
+        assert_eq!(EmailAddress::parse("@b.com"), Err(EmailAddressError::LocalPart));
+        assert_eq!(EmailAddress::parse("a b@c.com"), Err(EmailAddressError::Whitespace));
     }
 
     #[test]
     fn references_format_with_seven_digits() {
-        assert_eq!(
-            AgreementNumber::from_sequence(42).map(|n| n.to_string()),
-            Ok("CNTR0000042".into())
-        );
-        assert_eq!(
-            CaseNumber::from_sequence(1).map(|n| n.to_string()),
-            Ok("CS0000001".into())
-        );
-        assert_eq!(
-            AgreementNumber::from_sequence(0),
-            Err(ReferenceError::Zero { prefix: "CNTR" })
-        );
-        assert_eq!(
-            AgreementNumber::from_sequence(10_000_000),
-            Err(ReferenceError::Exhausted { prefix: "CNTR" })
-        );
-        assert_eq!(
-            AgreementNumber::parse("CS0000042"),
-            Err(ReferenceError::Shape { prefix: "CNTR" })
-        );
-        assert_eq!(
-            CaseNumber::parse("CNTR0000042"),
-            Err(ReferenceError::Shape { prefix: "CS" })
-        );
+        assert_eq!(AgreementNumber::from_sequence(42).map(|n| n.to_string()), Ok("CNTR0000042".into()));
+        assert_eq!(CaseNumber::from_sequence(1).map(|n| n.to_string()), Ok("CS0000001".into()));
+        assert_eq!(AgreementNumber::from_sequence(0), Err(ReferenceError::Zero { prefix: "CNTR" }));
+        assert_eq!(AgreementNumber::from_sequence(10_000_000), Err(ReferenceError::Exhausted { prefix: "CNTR" }));
+        assert_eq!(AgreementNumber::parse("CS0000042"), Err(ReferenceError::Shape { prefix: "CNTR" }));
+        assert_eq!(CaseNumber::parse("CNTR0000042"), Err(ReferenceError::Shape { prefix: "CS" }));
     }
 
     proptest! {

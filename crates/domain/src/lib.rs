@@ -11,12 +11,8 @@ pub mod user;
 mod validation;
 
 pub use clock::Clock;
-pub use identifiers::{
-    AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError,
-};
-pub use organisation::{
-    NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind,
-};
+pub use identifiers::{AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError};
+pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind};
 pub use provider::Provider;
-pub use user::{Membership, NewUser, PersonName, StaffRole, TeamRole, User, UserId};
+pub use user::{Membership, NewUser, Password, PersonName, StaffRole, TeamRole, User, UserId};
 pub use validation::{FieldError, FieldErrors};

@@ -46,18 +46,11 @@ pub enum OrganisationKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "choose the kind of organisation: commercial, public_healthcare, non_uk or provider_internal"
-)]
+#[error("choose the kind of organisation: commercial, public_healthcare, non_uk or provider_internal")]
 pub struct OrganisationKindError;
 
 impl OrganisationKind {
-    pub const ALL: [Self; 4] = [
-        Self::Commercial,
-        Self::PublicHealthcare,
-        Self::NonUk,
-        Self::ProviderInternal,
-    ];
+    pub const ALL: [Self; 4] = [Self::Commercial, Self::PublicHealthcare, Self::NonUk, Self::ProviderInternal];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,10 +85,7 @@ impl OrganisationKind {
 impl FromStr for OrganisationKind {
     type Err = OrganisationKindError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s.trim())
-            .ok_or(OrganisationKindError)
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s.trim()).ok_or(OrganisationKindError)
     }
 }
 
@@ -137,51 +127,30 @@ impl NewOrganisation {
     /// ORG-4: checks every field and reports all that are wrong, each with its field name and rule.
     pub fn parse(input: &OrganisationInput) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = errors.check(
-            "name",
-            single_line(&input.name, "organisation name", Self::NAME_MAX),
-        );
+        let name = errors.check("name", single_line(&input.name, "organisation name", Self::NAME_MAX));
         let ods_code = errors.check("ods_code", OdsCode::parse(&input.ods_code));
         let kind = errors.check("kind", input.kind.parse::<OrganisationKind>());
-        let registered_address = errors.check(
-            "registered_address",
-            parse_address(&input.registered_address),
-        );
-        let delivery_notice_mailbox = errors.check(
-            "delivery_notice_mailbox",
-            EmailAddress::parse(&input.delivery_notice_mailbox),
-        );
+        let registered_address = errors.check("registered_address", parse_address(&input.registered_address));
+        let delivery_notice_mailbox =
+            errors.check("delivery_notice_mailbox", EmailAddress::parse(&input.delivery_notice_mailbox));
         let company_number = match kind {
-            Some(kind) => errors.check(
-                "company_number",
-                company_number_for(kind, &input.company_number),
-            ),
+            Some(kind) => errors.check("company_number", company_number_for(kind, &input.company_number)),
             None => None,
         };
-        match (
-            name,
-            ods_code,
-            kind,
-            registered_address,
-            delivery_notice_mailbox,
-            company_number,
-        ) {
-            (
-                Some(name),
-                Some(ods_code),
-                Some(kind),
-                Some(registered_address),
-                Some(mailbox),
-                Some(company_number),
-            ) if errors.is_empty() => Ok(Self {
-                name,
-                ods_code,
-                company_number,
-                registered_address,
-                kind,
-                delivery_notice_mailbox: mailbox,
-                im1_supplier: input.im1_supplier,
-            }),
+        match (name, ods_code, kind, registered_address, delivery_notice_mailbox, company_number) {
+            (Some(name), Some(ods_code), Some(kind), Some(registered_address), Some(mailbox), Some(company_number))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    name,
+                    ods_code,
+                    company_number,
+                    registered_address,
+                    kind,
+                    delivery_notice_mailbox: mailbox,
+                    im1_supplier: input.im1_supplier,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -192,35 +161,24 @@ impl NewOrganisation {
 fn company_number_for(kind: OrganisationKind, raw: &str) -> Result<Option<CompanyNumber>, String> {
     let given = !raw.trim().is_empty();
     match kind {
-        OrganisationKind::Commercial => CompanyNumber::parse(raw)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        OrganisationKind::Commercial => CompanyNumber::parse(raw).map(Some).map_err(|e| e.to_string()),
         kind if kind.ods_code_stands_for_company_number() && given => Err(format!(
             "leave the company registration number empty for a {}: its ODS code stands in its place",
             kind.label().to_lowercase()
         )),
-        _ if given => CompanyNumber::parse(raw)
-            .map(Some)
-            .map_err(|e| e.to_string()),
+        _ if given => CompanyNumber::parse(raw).map(Some).map_err(|e| e.to_string()),
         _ => Ok(None),
     }
 }
 
 fn parse_address(raw: &str) -> Result<String, String> {
-    let lines: Vec<&str> = raw
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect();
+    let lines: Vec<&str> = raw.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
     let address = lines.join("\n");
     if address.is_empty() {
         return Err("enter the registered address".into());
     }
     if address.chars().count() > NewOrganisation::ADDRESS_MAX {
-        return Err(format!(
-            "the registered address must be {} characters or fewer",
-            NewOrganisation::ADDRESS_MAX
-        ));
+        return Err(format!("the registered address must be {} characters or fewer", NewOrganisation::ADDRESS_MAX));
     }
     if address.chars().any(|c| c.is_control() && c != '\n') {
         return Err("the registered address must not contain control characters".into());
@@ -242,9 +200,7 @@ impl Organisation {
     /// code where that stands in the company number's place.
     pub fn registration_number(&self) -> &str {
         match &self.details.company_number {
-            Some(number) if !self.details.kind.ods_code_stands_for_company_number() => {
-                number.as_str()
-            }
+            Some(number) if !self.details.kind.ods_code_stands_for_company_number() => number.as_str(),
             _ => self.details.ods_code.as_str(),
         }
     }
@@ -269,9 +225,7 @@ mod tests {
     #[test]
     fn org1_a_complete_commercial_organisation_parses() {
         let parsed = NewOrganisation::parse(&commercial()).map_err(|e| e.to_string());
-        let org = parsed
-            .as_ref()
-            .map(|o| (o.ods_code.as_str(), o.registered_address.as_str()));
+        let org = parsed.as_ref().map(|o| (o.ods_code.as_str(), o.registered_address.as_str()));
         assert_eq!(org, Ok(("8JK45", "1 High Street\nLeeds\nLS1 1AA")));
     }
 
@@ -288,80 +242,40 @@ mod tests {
         };
         let errors = NewOrganisation::parse(&input).err().unwrap_or_default();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            [
-                "name",
-                "ods_code",
-                "registered_address",
-                "delivery_notice_mailbox",
-                "company_number"
-            ]
-        );
-        assert!(
-            errors
-                .for_field("ods_code")
-                .is_some_and(|e| e.message.contains("3 to 10"))
-        );
+        assert_eq!(fields, ["name", "ods_code", "registered_address", "delivery_notice_mailbox", "company_number"]);
+        assert!(errors.for_field("ods_code").is_some_and(|e| e.message.contains("3 to 10")));
     }
 
     #[test]
     fn org4_an_unknown_kind_is_refused() {
-        let input = OrganisationInput {
-            kind: "charity".into(),
-            ..commercial()
-        };
+        let input = OrganisationInput { kind: "charity".into(), ..commercial() };
         let errors = NewOrganisation::parse(&input).err().unwrap_or_default();
-        assert!(
-            errors
-                .for_field("kind")
-                .is_some_and(|e| e.message.contains("public_healthcare"))
-        );
+        assert!(errors.for_field("kind").is_some_and(|e| e.message.contains("public_healthcare")));
     }
 
     #[test]
     fn org2_public_healthcare_uses_its_ods_code_and_refuses_a_company_number() {
-        let input = OrganisationInput {
-            kind: "public_healthcare".into(),
-            ..commercial()
-        };
+        let input = OrganisationInput { kind: "public_healthcare".into(), ..commercial() };
         let errors = NewOrganisation::parse(&input).err().unwrap_or_default();
-        assert!(
-            errors
-                .for_field("company_number")
-                .is_some_and(|e| e.message.contains("ODS code"))
-        );
+        assert!(errors.for_field("company_number").is_some_and(|e| e.message.contains("ODS code")));
 
-        let input = OrganisationInput {
-            kind: "non_uk".into(),
-            company_number: String::new(),
-            ..commercial()
-        };
+        let input = OrganisationInput { kind: "non_uk".into(), company_number: String::new(), ..commercial() };
         let details = NewOrganisation::parse(&input).map_err(|e| e.to_string());
         let org = details.map(|details| Organisation {
             id: OrganisationId(Uuid::nil()),
             details,
             created_at: Timestamp::UNIX_EPOCH,
         });
-        assert_eq!(
-            org.as_ref().map(Organisation::registration_number),
-            Ok("8JK45")
-        );
+        assert_eq!(org.as_ref().map(Organisation::registration_number), Ok("8JK45"));
     }
 
     #[test]
     fn org3_only_provider_internal_organisations_skip_the_agreement() {
-        let needing: Vec<_> = OrganisationKind::ALL
-            .into_iter()
-            .filter(|kind| kind.needs_connection_agreement())
-            .collect();
+        let needing: Vec<_> =
+            OrganisationKind::ALL.into_iter().filter(|kind| kind.needs_connection_agreement()).collect();
         assert_eq!(
             needing,
-            [
-                OrganisationKind::Commercial,
-                OrganisationKind::PublicHealthcare,
-                OrganisationKind::NonUk
-            ]
+            [OrganisationKind::Commercial, OrganisationKind::PublicHealthcare, OrganisationKind::NonUk]
         );
     }
 }

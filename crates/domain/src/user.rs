@@ -40,9 +40,7 @@ impl PersonName {
     pub const MAX: usize = 120;
 
     pub fn parse(raw: &str) -> Result<Self, PersonNameError> {
-        single_line(raw, "full name", Self::MAX)
-            .map(Self)
-            .map_err(PersonNameError)
+        single_line(raw, "full name", Self::MAX).map(Self).map_err(PersonNameError)
     }
 
     pub fn as_str(&self) -> &str {
@@ -105,10 +103,7 @@ impl FromStr for TeamRole {
         Self::ALL
             .into_iter()
             .find(|role| role.as_str() == s.trim())
-            .ok_or_else(|| RoleError {
-                given: s.to_owned(),
-                allowed: "owner, admin, viewer",
-            })
+            .ok_or_else(|| RoleError { given: s.to_owned(), allowed: "owner, admin, viewer" })
     }
 }
 
@@ -129,13 +124,7 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
-    pub const ALL: [Self; 5] = [
-        Self::Author,
-        Self::Reviewer,
-        Self::AgreementTeam,
-        Self::LiveService,
-        Self::Admin,
-    ];
+    pub const ALL: [Self; 5] = [Self::Author, Self::Reviewer, Self::AgreementTeam, Self::LiveService, Self::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -151,13 +140,10 @@ impl StaffRole {
 impl FromStr for StaffRole {
     type Err = RoleError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s.trim())
-            .ok_or_else(|| RoleError {
-                given: s.to_owned(),
-                allowed: "author, reviewer, agreement_team, live_service, admin",
-            })
+        Self::ALL.into_iter().find(|role| role.as_str() == s.trim()).ok_or_else(|| RoleError {
+            given: s.to_owned(),
+            allowed: "author, reviewer, agreement_team, live_service, admin",
+        })
     }
 }
 
@@ -208,10 +194,7 @@ impl fmt::Debug for User {
             .field("id", &self.id)
             .field("email", &self.email)
             .field("full_name", &self.full_name)
-            .field(
-                "password_hash",
-                &self.password_hash.as_ref().map(|_| "<redacted>"),
-            )
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
             .field("staff_roles", &self.staff_roles)
             .field("membership", &self.membership)
             .finish()
@@ -224,16 +207,9 @@ mod tests {
 
     #[test]
     fn roles_parse_from_their_names_and_list_the_choices_when_wrong() {
-        assert_eq!(
-            "agreement_team".parse::<StaffRole>(),
-            Ok(StaffRole::AgreementTeam)
-        );
+        assert_eq!("agreement_team".parse::<StaffRole>(), Ok(StaffRole::AgreementTeam));
         assert_eq!("viewer".parse::<TeamRole>(), Ok(TeamRole::Viewer));
-        let error = "boss"
-            .parse::<TeamRole>()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let error = "boss".parse::<TeamRole>().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("owner, admin, viewer"), "{error}");
     }
 
@@ -249,5 +225,42 @@ mod tests {
             created_at: Timestamp::UNIX_EPOCH,
         };
         assert!(!format!("{user:?}").contains("secret"));
+    }
+}
+
+/// A password as typed, before hashing. Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("a password must be at least {min} characters long")]
+    TooShort { min: usize },
+    #[error("a password must be {max} characters or fewer")]
+    TooLong { max: usize },
+}
+
+impl Password {
+    pub const MIN: usize = 12;
+    pub const MAX: usize = 128;
+
+    /// Length is the only rule (NCSC guidance: long passphrases beat composition rules). Not trimmed: spaces
+    /// are part of a passphrase.
+    pub fn parse(raw: &str) -> Result<Self, PasswordError> {
+        match raw.chars().count() {
+            n if n < Self::MIN => Err(PasswordError::TooShort { min: Self::MIN }),
+            n if n > Self::MAX => Err(PasswordError::TooLong { max: Self::MAX }),
+            _ => Ok(Self(raw.to_owned())),
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
     }
 }

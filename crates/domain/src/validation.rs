@@ -23,18 +23,11 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &'static str, message: impl fmt::Display) {
-        self.0.push(FieldError {
-            field,
-            message: message.to_string(),
-        });
+        self.0.push(FieldError { field, message: message.to_string() });
     }
 
     /// Parses one field, recording its error under `field` and returning `None` when it is refused.
-    pub fn check<T, E: fmt::Display>(
-        &mut self,
-        field: &'static str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: fmt::Display>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
@@ -57,11 +50,7 @@ impl FieldErrors {
     }
 
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value()) } else { Err(self) }
     }
 }
 
@@ -87,9 +76,7 @@ pub(crate) fn single_line(raw: &str, what: &str, max: usize) -> Result<String, S
         return Err(format!("the {what} must be {max} characters or fewer"));
     }
     if value.chars().any(char::is_control) {
-        return Err(format!(
-            "the {what} must be on one line, without control characters"
-        ));
+        return Err(format!("the {what} must be on one line, without control characters"));
     }
     Ok(value.to_owned())
 }

@@ -9,10 +9,7 @@ pub enum StoreError {
     #[error("the database cannot be reached")]
     Unavailable(#[source] sqlx::Error),
     #[error("a stored {entity} could not be read back: {reason}")]
-    Corrupt {
-        entity: &'static str,
-        reason: String,
-    },
+    Corrupt { entity: &'static str, reason: String },
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -22,10 +19,9 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Self::Unavailable(error),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable(error)
+            }
             _ => Self::Database(error),
         }
     }

@@ -18,8 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use onramp_domain::{
-    EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, Organisation, OrganisationId,
-    Provider, User, UserId,
+    EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, Organisation, OrganisationId, Provider, User, UserId,
 };
 
 pub use error::StoreError;
@@ -48,11 +47,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            connect_timeout: Duration::from_secs(5),
-            sqlite_durability: SqliteDurability::Full,
-        }
+        Self { max_connections: 8, connect_timeout: Duration::from_secs(5), sqlite_durability: SqliteDurability::Full }
     }
 }
 
@@ -82,10 +77,7 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
         organisation: &NewOrganisation,
     ) -> Result<Organisation, StoreError>;
     async fn organisation(&self, id: OrganisationId) -> Result<Option<Organisation>, StoreError>;
-    async fn organisation_by_ods_code(
-        &self,
-        ods_code: &OdsCode,
-    ) -> Result<Option<Organisation>, StoreError>;
+    async fn organisation_by_ods_code(&self, ods_code: &OdsCode) -> Result<Option<Organisation>, StoreError>;
     /// All organisations by name.
     async fn organisations(&self) -> Result<Vec<Organisation>, StoreError>;
 
@@ -95,21 +87,14 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
     /// Puts a user in an organisation (or takes them out with `None`); `NotFound` for an unknown user or
     /// organisation.
-    async fn set_membership(
-        &self,
-        user: UserId,
-        membership: Option<&Membership>,
-    ) -> Result<(), StoreError>;
+    async fn set_membership(&self, user: UserId, membership: Option<&Membership>) -> Result<(), StoreError>;
     /// The members of an organisation, by name.
     async fn members(&self, organisation: OrganisationId) -> Result<Vec<User>, StoreError>;
 }
 
 /// Opens the database `url` names, checks it answers, and returns it behind the [`Repository`] interface.
 /// Migrations are not run here: callers decide (`serve` and `migrate` do).
-pub async fn connect(
-    url: &DatabaseUrl,
-    options: &ConnectOptions,
-) -> Result<Arc<dyn Repository>, StoreError> {
+pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Arc<dyn Repository>, StoreError> {
     Ok(match url.backend() {
         Backend::Sqlite => Arc::new(SqliteStore::connect(url, options).await?),
         Backend::Postgres => Arc::new(PostgresStore::connect(url, options).await?),

@@ -3,8 +3,8 @@
 
 use jiff::Timestamp;
 use onramp_domain::{
-    CompanyNumber, EmailAddress, Membership, NewOrganisation, OdsCode, Organisation,
-    OrganisationId, PersonName, StaffRole, User, UserId,
+    CompanyNumber, EmailAddress, Membership, NewOrganisation, OdsCode, Organisation, OrganisationId, PersonName,
+    StaffRole, User, UserId,
 };
 use uuid::Uuid;
 
@@ -20,10 +20,7 @@ pub(crate) fn from_micros(entity: &'static str, micros: i64) -> Result<Timestamp
 }
 
 pub(crate) fn corrupt(entity: &'static str, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        entity,
-        reason: reason.to_string(),
-    }
+    StoreError::Corrupt { entity, reason: reason.to_string() }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -99,11 +96,7 @@ impl UserRow {
         let mut staff_roles = roles
             .iter()
             .filter(|row| row.user_id == self.id)
-            .map(|row| {
-                row.role
-                    .parse::<StaffRole>()
-                    .map_err(|e| corrupt(ENTITY, e))
-            })
+            .map(|row| row.role.parse::<StaffRole>().map_err(|e| corrupt(ENTITY, e)))
             .collect::<Result<Vec<_>, _>>()?;
         staff_roles.sort();
         Ok(User {

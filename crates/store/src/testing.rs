@@ -41,48 +41,35 @@ impl TestDatabase {
     }
 
     pub async fn sqlite() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("onramp-test-{}.db", uuid::Uuid::now_v7().simple()));
-        let url = DatabaseUrl::parse(&format!("sqlite:{}", path.display()))
-            .expect("temp path makes a valid URL");
+        let path = std::env::temp_dir().join(format!("onramp-test-{}.db", uuid::Uuid::now_v7().simple()));
+        let url = DatabaseUrl::parse(&format!("sqlite:{}", path.display())).expect("temp path makes a valid URL");
         Self::open(url, Cleanup::SqliteFile(path)).await
     }
 
     pub async fn postgres(test_name: &str) -> Option<Self> {
         let Ok(server_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
             // Written past the test harness's output capture on purpose, so a skip is visible.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test_name} on PostgreSQL: set {POSTGRES_URL_VARIABLE} to run it"
-            );
+            let _ =
+                writeln!(std::io::stderr(), "SKIPPED {test_name} on PostgreSQL: set {POSTGRES_URL_VARIABLE} to run it");
             return None;
         };
         let name = format!("onramp_test_{}", uuid::Uuid::now_v7().simple());
         let mut admin = PgConnection::connect(&server_url)
             .await
-            .unwrap_or_else(|e| {
-                panic!("{POSTGRES_URL_VARIABLE} is set but PostgreSQL cannot be reached: {e}")
-            });
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VARIABLE} is set but PostgreSQL cannot be reached: {e}"));
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
             .expect("create a test database");
         let _ = admin.close().await;
-        let url =
-            DatabaseUrl::parse(&with_database(&server_url, &name)).expect("test database URL");
+        let url = DatabaseUrl::parse(&with_database(&server_url, &name)).expect("test database URL");
         Some(Self::open(url, Cleanup::PostgresDatabase { server_url, name }).await)
     }
 
     async fn open(url: DatabaseUrl, cleanup: Cleanup) -> Self {
-        let store = connect(&url, &ConnectOptions::default())
-            .await
-            .expect("connect to the test database");
+        let store = connect(&url, &ConnectOptions::default()).await.expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        Self {
-            url,
-            store,
-            cleanup,
-        }
+        Self { url, store, cleanup }
     }
 
     pub fn store(&self) -> Arc<dyn Repository> {
@@ -100,17 +87,11 @@ impl TestDatabase {
         let result = match self.url.backend() {
             Backend::Sqlite => {
                 let mut connection = sqlx::SqliteConnection::connect(self.url.expose()).await?;
-                sqlx::query(statement)
-                    .execute(&mut connection)
-                    .await?
-                    .rows_affected()
+                sqlx::query(statement).execute(&mut connection).await?.rows_affected()
             }
             Backend::Postgres => {
                 let mut connection = PgConnection::connect(self.url.expose()).await?;
-                sqlx::query(statement)
-                    .execute(&mut connection)
-                    .await?
-                    .rows_affected()
+                sqlx::query(statement).execute(&mut connection).await?.rows_affected()
             }
         };
         Ok(result)
@@ -119,13 +100,9 @@ impl TestDatabase {
 
 /// `server_url` with its database name replaced by `database`.
 fn with_database(server_url: &str, database: &str) -> String {
-    let (base, query) = server_url
-        .split_once('?')
-        .map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
     let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
-    let authority = rest
-        .split_once('/')
-        .map_or(rest, |(authority, _)| authority);
+    let authority = rest.split_once('/').map_or(rest, |(authority, _)| authority);
     match query {
         Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
         None => format!("{scheme}://{authority}/{database}"),
@@ -146,18 +123,13 @@ impl Drop for TestDatabase {
                 let (server_url, name) = (server_url.clone(), name.clone());
                 // Drop runs inside the test's runtime, which cannot be blocked on; use a runtime of our own.
                 let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     runtime.block_on(async {
                         let mut admin = PgConnection::connect(&server_url).await.ok()?;
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut admin)
-                        .await
-                        .ok()
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut admin)
+                            .await
+                            .ok()
                     })
                 });
                 let _ = dropped.join();
@@ -178,9 +150,6 @@ mod tests {
             super::with_database("postgres://h:1/test?sslmode=disable", "x"),
             "postgres://h:1/x?sslmode=disable"
         );
-        assert_eq!(
-            super::with_database("postgres://h:1", "x"),
-            "postgres://h:1/x"
-        );
+        assert_eq!(super::with_database("postgres://h:1", "x"), "postgres://h:1/x");
     }
 }

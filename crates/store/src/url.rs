@@ -18,7 +18,8 @@ impl Backend {
 
 /// A database URL whose scheme is known to be `sqlite:` or `postgres:`/`postgresql:`. Anything else is
 /// refused rather than read as a file name. Debug and Display hide any password.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct DatabaseUrl {
     raw: String,
     backend: Backend,
@@ -26,9 +27,7 @@ pub struct DatabaseUrl {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DatabaseUrlError {
-    #[error(
-        "is empty; use sqlite:PATH (for example sqlite:./onramp.db) or postgres://USER@HOST:PORT/DATABASE"
-    )]
+    #[error("is empty; use sqlite:PATH (for example sqlite:./onramp.db) or postgres://USER@HOST:PORT/DATABASE")]
     Empty,
     #[error(
         "has the unsupported scheme {0:?}; use sqlite:PATH (for example sqlite:./onramp.db) or postgres://USER@HOST:PORT/DATABASE"
@@ -55,10 +54,7 @@ impl DatabaseUrl {
         if backend == Backend::Sqlite && rest.trim_start_matches('/').is_empty() {
             return Err(DatabaseUrlError::NoSqlitePath);
         }
-        Ok(Self {
-            raw: raw.to_owned(),
-            backend,
-        })
+        Ok(Self { raw: raw.to_owned(), backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -83,22 +79,27 @@ impl DatabaseUrl {
             },
             None => authority.to_owned(),
         };
-        let tail = tail
-            .split_once('?')
-            .map_or(tail.to_owned(), |(path, _)| format!("{path}?…"));
-        if rest.contains('/') {
-            format!("{scheme}://{authority}/{tail}")
-        } else {
-            format!("{scheme}://{authority}")
-        }
+        let tail = tail.split_once('?').map_or(tail.to_owned(), |(path, _)| format!("{path}?…"));
+        if rest.contains('/') { format!("{scheme}://{authority}/{tail}") } else { format!("{scheme}://{authority}") }
+    }
+}
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = DatabaseUrlError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<DatabaseUrl> for String {
+    fn from(value: DatabaseUrl) -> Self {
+        value.raw
     }
 }
 
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DatabaseUrl")
-            .field(&self.redacted())
-            .finish()
+        f.debug_tuple("DatabaseUrl").field(&self.redacted()).finish()
     }
 }
 
@@ -114,37 +115,18 @@ mod tests {
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:./onramp.db").map(|u| u.backend()),
-            Ok(Backend::Sqlite)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://h/db").map(|u| u.backend()),
-            Ok(Backend::Postgres)
-        );
-        assert_eq!(
-            DatabaseUrl::parse("mysql://h/db"),
-            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("./onramp.db"),
-            Err(DatabaseUrlError::UnknownScheme(String::new()))
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:"),
-            Err(DatabaseUrlError::NoSqlitePath)
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite:./onramp.db").map(|u| u.backend()), Ok(Backend::Sqlite));
+        assert_eq!(DatabaseUrl::parse("postgresql://h/db").map(|u| u.backend()), Ok(Backend::Postgres));
+        assert_eq!(DatabaseUrl::parse("mysql://h/db"), Err(DatabaseUrlError::UnknownScheme("mysql".into())));
+        assert_eq!(DatabaseUrl::parse("./onramp.db"), Err(DatabaseUrlError::UnknownScheme(String::new())));
+        assert_eq!(DatabaseUrl::parse("sqlite:"), Err(DatabaseUrlError::NoSqlitePath));
     }
 
     #[test]
     fn passwords_never_show() {
-        let url =
-            DatabaseUrl::parse("postgres://app:s3cret@db:5432/onramp?sslmode=require").unwrap();
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/onramp?sslmode=require").unwrap();
         assert_eq!(url.to_string(), "postgres://app:***@db:5432/onramp?…");
         assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(
-            url.expose(),
-            "postgres://app:s3cret@db:5432/onramp?sslmode=require"
-        );
+        assert_eq!(url.expose(), "postgres://app:s3cret@db:5432/onramp?sslmode=require");
     }
 }

@@ -1,0 +1,287 @@
+//! One typed configuration, read from defaults, then `onramp.toml`, then `ONRAMP_` environment variables,
+//! then command-line flags (later sources win). It is loaded once at start-up and passed in [`AppContext`];
+//! nothing reads configuration from a global. A bad value stops start-up with one line naming the setting.
+//!
+//! [`AppContext`]: crate::AppContext
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use onramp_domain::{EmailAddress, Provider};
+use onramp_store::{ConnectOptions, DatabaseUrl, SqliteDurability};
+use serde::{Deserialize, Serialize};
+
+/// The prefix of every environment variable Onramp reads; nesting uses `__` (`ONRAMP_DATABASE__MAX_CONNECTIONS`).
+pub const ENV_PREFIX: &str = "ONRAMP_";
+/// The configuration file read from the working directory when `--config` is not given (optional).
+pub const DEFAULT_FILE: &str = "onramp.toml";
+/// Environment variables under the prefix that belong to the test suite, not to the server.
+const RESERVED_ENV_KEYS: &[&str] = &["test_postgres_url"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// `sqlite:PATH` (embedded, the default) or `postgres://…`. Its password never appears in logs.
+    pub database_url: DatabaseUrl,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub provider: ProviderSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Pool size per instance.
+    pub max_connections: u32,
+    /// Seconds to wait for a database connection (at start-up and per request) before giving up.
+    pub connect_timeout_seconds: u64,
+    /// `full` (survives a power cut; the default) or `normal`.
+    pub sqlite_durability: SqliteDurability,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `onramp=debug,sqlx=warn`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+/// Who runs this Onramp: shown on pages and agreements, and the sender of its e-mail (NOT-1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    pub name: String,
+    pub service_desk_email: EmailAddress,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DatabaseUrl::parse("sqlite:./onramp.db").unwrap_or_else(|_| unreachable!()),
+            database: DatabaseSettings {
+                max_connections: 8,
+                connect_timeout_seconds: 5,
+                sqlite_durability: SqliteDurability::Full,
+            },
+            log: LogSettings { format: LogFormat::Human, filter: "info".into() },
+            provider: ProviderSettings {
+                name: "NHS England".into(),
+                service_desk_email: EmailAddress::parse("support.digitalservices@onramp.example")
+                    .unwrap_or_else(|_| unreachable!()),
+            },
+        }
+    }
+}
+
+impl Config {
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            max_connections: self.database.max_connections,
+            connect_timeout: Duration::from_secs(self.database.connect_timeout_seconds),
+            sqlite_durability: self.database.sqlite_durability,
+        }
+    }
+
+    pub fn provider(&self) -> Provider {
+        Provider { name: self.provider.name.clone(), service_desk_email: self.provider.service_desk_email.clone() }
+    }
+
+    /// Rules serde cannot express.
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |setting: &str, message: &str| Err(ConfigError(format!("setting `{setting}`: {message}")));
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if !(1..=60).contains(&self.database.connect_timeout_seconds) {
+            return invalid("database.connect_timeout_seconds", "must be between 1 and 60");
+        }
+        if self.provider.name.trim().is_empty() {
+            return invalid("provider.name", "must not be empty");
+        }
+        Ok(())
+    }
+}
+
+/// Where configuration comes from besides the defaults and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// A file named with `--config`: it must exist. Without it, `onramp.toml` is read if present.
+    pub file: Option<PathBuf>,
+    /// `--listen`, kept as text so a bad value is reported like any other.
+    pub listen: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// A configuration problem, as one line that names the setting, where its value came from, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+/// A value given on the command line; its own type so errors can say where the value came from.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct CommandLineFlag<'a>(&'a str);
+
+impl Config {
+    /// Loads the configuration from the defaults, the file, the process environment and the flags.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let file = match &sources.file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError(format!("the configuration file {} does not exist", path.display())));
+            }
+            Some(path) => path.clone(),
+            None => PathBuf::from(DEFAULT_FILE),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if file.is_file() {
+            figment = figment.merge(Toml::file_exact(&file));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").ignore(RESERVED_ENV_KEYS));
+        if let Some(listen) = &sources.listen {
+            figment = figment.merge(Serialized::default("listen", CommandLineFlag(listen)));
+        }
+        if let Some(url) = &sources.database_url {
+            figment = figment.merge(Serialized::default("database_url", CommandLineFlag(url)));
+        }
+        let config: Config = figment.extract().map_err(|e| describe(&e, &file))?;
+        config.check()?;
+        Ok(config)
+    }
+}
+
+fn describe(error: &figment::Error, file: &Path) -> ConfigError {
+    let mut message = String::new();
+    for (i, error) in error.clone().into_iter().enumerate() {
+        if i > 0 {
+            message.push_str("; ");
+        }
+        let mut path = error.path.clone();
+        if let figment::error::Kind::UnknownField(field, _) = &error.kind
+            && path.last() != Some(field)
+        {
+            path.push(field.clone());
+        }
+        let setting = path.join(".");
+        let source = match &error.metadata {
+            Some(metadata) if metadata.name.contains("TOML") => format!("in {}", file.display()),
+            Some(metadata) if metadata.name.contains("environment") => {
+                format!("from environment variable {ENV_PREFIX}{}", path.join("__").to_ascii_uppercase())
+            }
+            Some(metadata) if metadata.name.contains("CommandLineFlag") => {
+                format!("from the command-line flag --{}", setting.replace('_', "-"))
+            }
+            _ => String::from("from the defaults"),
+        };
+        let _ = write!(message, "setting `{setting}` ({source}): {}", error.kind);
+    }
+    ConfigError(message.replace('\n', " "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in(jail: &Jail, sources: Sources) -> Result<Config, ConfigError> {
+        let _ = jail;
+        Config::load(&sources)
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_localhost_8080() {
+        Jail::expect_with(|jail| {
+            let config = load_in(jail, Sources::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.database_url.expose(), "sqlite:./onramp.db");
+            assert_eq!(config.database.sqlite_durability, SqliteDurability::Full);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_then_flags_win() {
+        Jail::expect_with(|jail| {
+            jail.create_file("onramp.toml", "listen = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n")?;
+            jail.set_env("ONRAMP_DATABASE__MAX_CONNECTIONS", "4");
+            jail.set_env("ONRAMP_TEST_POSTGRES_URL", "postgres://ignored");
+            let config = load_in(jail, Sources::default()).map_err(|e| e.to_string())?;
+            assert_eq!((config.listen.port(), config.database.max_connections), (9000, 4));
+            let flags = Sources { listen: Some("127.0.0.1:7000".into()), ..Sources::default() };
+            assert_eq!(load_in(jail, flags).map_err(|e| e.to_string())?.listen.port(), 7000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_listen_address_names_the_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ONRAMP_LISTEN", "localhost:eighty");
+            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("setting `listen` (from environment variable ONRAMP_LISTEN)"), "{error}");
+            assert!(!error.contains('\n'));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_scheme_names_the_setting_and_the_fix() {
+        Jail::expect_with(|jail| {
+            let flags = Sources { database_url: Some("mysql://db/onramp".into()), ..Sources::default() };
+            let error = load_in(jail, flags).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("setting `database_url` (from the command-line flag --database-url)"), "{error}");
+            assert!(error.contains("\"mysql\"") && error.contains("sqlite:"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("onramp.toml", "[database]\nmax_conections = 3\n")?;
+            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("setting `database.max_conections` (in onramp.toml)"), "{error}");
+            assert!(error.contains("max_connections"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_explicit_file_and_out_of_range_values_are_refused() {
+        Jail::expect_with(|jail| {
+            let missing = Sources { file: Some("nowhere.toml".into()), ..Sources::default() };
+            let error = load_in(jail, missing).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("nowhere.toml does not exist"), "{error}");
+            jail.set_env("ONRAMP_DATABASE__MAX_CONNECTIONS", "0");
+            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("`database.max_connections`: must be at least 1"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = Config {
+            database_url: DatabaseUrl::parse("postgres://app:hunter2@db/onramp").unwrap(),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,215 @@
+//! Demo data for `onramp serve --demo`: a provider, organisations of every kind and users in every role, so a
+//! newcomer can sign in and look around. Seeding is idempotent: what exists already is left as it is.
+
+use onramp_domain::{
+    EmailAddress, Membership, NewOrganisation, NewUser, OrganisationInput, Password, PersonName, StaffRole, TeamRole,
+};
+
+use crate::{AppContext, password};
+
+/// The password of every demo account; printed at start-up.
+pub const DEMO_PASSWORD: &str = "onramp-demo-password";
+
+/// A demo account as printed at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoSignIn {
+    pub email: String,
+    pub description: String,
+}
+
+struct DemoOrganisation {
+    name: &'static str,
+    ods_code: &'static str,
+    company_number: &'static str,
+    kind: &'static str,
+    im1_supplier: bool,
+    address: &'static str,
+    mailbox: &'static str,
+}
+
+const ORGANISATIONS: &[DemoOrganisation] = &[
+    DemoOrganisation {
+        name: "Acme Health Software Ltd",
+        ods_code: "8JK45",
+        company_number: "04567890",
+        kind: "commercial",
+        im1_supplier: true,
+        address: "1 Wellington Place\nLeeds\nLS1 4AP",
+        mailbox: "connection-notices@acme-health.example",
+    },
+    DemoOrganisation {
+        name: "Beacon Digital Care Ltd",
+        ods_code: "B3C01",
+        company_number: "SC612345",
+        kind: "commercial",
+        im1_supplier: false,
+        address: "20 Haymarket Yards\nEdinburgh\nEH12 5BH",
+        mailbox: "legal@beacon-care.example",
+    },
+    DemoOrganisation {
+        name: "Northfield NHS Foundation Trust",
+        ods_code: "RNF",
+        company_number: "",
+        kind: "public_healthcare",
+        im1_supplier: false,
+        address: "Northfield General Hospital\nNorthfield\nNF1 2AB",
+        mailbox: "digital.contracts@northfield-nhs.example",
+    },
+    DemoOrganisation {
+        name: "Riverside Integrated Care Board",
+        ods_code: "QRV",
+        company_number: "",
+        kind: "public_healthcare",
+        im1_supplier: false,
+        address: "Riverside House\nRiverside\nRV3 9ZZ",
+        mailbox: "it.contracts@riverside-icb.example",
+    },
+    DemoOrganisation {
+        name: "Helvetia Med Data AG",
+        ods_code: "XCH01",
+        company_number: "",
+        kind: "non_uk",
+        im1_supplier: false,
+        address: "Bahnhofstrasse 1\n8001 Zurich\nSwitzerland",
+        mailbox: "contracts@helvetia-med.example",
+    },
+    DemoOrganisation {
+        name: "Provider Platform Team",
+        ods_code: "X26",
+        company_number: "",
+        kind: "provider_internal",
+        im1_supplier: false,
+        address: "7 and 8 Wellington Place\nLeeds\nLS1 4AP",
+        mailbox: "platform-team@onramp.example",
+    },
+];
+
+struct DemoUser {
+    email: &'static str,
+    full_name: &'static str,
+    staff_roles: &'static [StaffRole],
+    /// ODS code of the organisation, team role, onboarding contact.
+    member_of: Option<(&'static str, TeamRole, bool)>,
+    description: &'static str,
+}
+
+const USERS: &[DemoUser] = &[
+    DemoUser {
+        email: "agreements@onramp.example",
+        full_name: "Aisha Agreements",
+        staff_roles: &[StaffRole::AgreementTeam],
+        member_of: None,
+        description: "provider staff: agreement team",
+    },
+    DemoUser {
+        email: "reviewer@onramp.example",
+        full_name: "Rory Reviewer",
+        staff_roles: &[StaffRole::Reviewer, StaffRole::Author],
+        member_of: None,
+        description: "provider staff: reviewer and flow author",
+    },
+    DemoUser {
+        email: "live-service@onramp.example",
+        full_name: "Lena Live",
+        staff_roles: &[StaffRole::LiveService],
+        member_of: None,
+        description: "provider staff: live service",
+    },
+    DemoUser {
+        email: "admin@onramp.example",
+        full_name: "Adam Admin",
+        staff_roles: &[StaffRole::Admin],
+        member_of: None,
+        description: "provider staff: administrator",
+    },
+    DemoUser {
+        email: "owner@acme-health.example",
+        full_name: "Olivia Owner",
+        staff_roles: &[],
+        member_of: Some(("8JK45", TeamRole::Owner, true)),
+        description: "Acme Health Software: owner and onboarding contact",
+    },
+    DemoUser {
+        email: "viewer@acme-health.example",
+        full_name: "Victor Viewer",
+        staff_roles: &[],
+        member_of: Some(("8JK45", TeamRole::Viewer, false)),
+        description: "Acme Health Software: viewer",
+    },
+    DemoUser {
+        email: "contact@beacon-care.example",
+        full_name: "Bea Contact",
+        staff_roles: &[],
+        member_of: Some(("B3C01", TeamRole::Owner, true)),
+        description: "Beacon Digital Care: owner and onboarding contact",
+    },
+    DemoUser {
+        email: "contracts@northfield-nhs.example",
+        full_name: "Nadia North",
+        staff_roles: &[],
+        member_of: Some(("RNF", TeamRole::Admin, true)),
+        description: "Northfield NHS Foundation Trust: admin and onboarding contact",
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] onramp_store::StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordHashError),
+    #[error("demo data is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Loads the demo data into `context.store` unless it is there already, and returns the sign-ins to print.
+#[tracing::instrument(skip_all)]
+pub async fn seed(context: &AppContext) -> Result<Vec<DemoSignIn>, DemoError> {
+    let store = &context.store;
+    let now = context.clock.now();
+    store.save_provider(&context.config.provider()).await?;
+
+    for demo in ORGANISATIONS {
+        let details = NewOrganisation::parse(&OrganisationInput {
+            name: demo.name.into(),
+            ods_code: demo.ods_code.into(),
+            company_number: demo.company_number.into(),
+            registered_address: demo.address.into(),
+            kind: demo.kind.into(),
+            delivery_notice_mailbox: demo.mailbox.into(),
+            im1_supplier: demo.im1_supplier,
+        })
+        .map_err(|e| DemoError::Invalid(e.to_string()))?;
+        if store.organisation_by_ods_code(&details.ods_code).await?.is_none() {
+            store.create_organisation(&details, now).await?;
+        }
+    }
+
+    let password = Password::parse(DEMO_PASSWORD).map_err(|e| DemoError::Invalid(e.to_string()))?;
+    let mut sign_ins = Vec::with_capacity(USERS.len());
+    for demo in USERS {
+        let email = EmailAddress::parse(demo.email).map_err(|e| DemoError::Invalid(e.to_string()))?;
+        if store.user_by_email(&email).await?.is_none() {
+            let user = NewUser {
+                email: email.clone(),
+                full_name: PersonName::parse(demo.full_name).map_err(|e| DemoError::Invalid(e.to_string()))?,
+                password_hash: Some(password::hash(password.clone()).await?),
+                staff_roles: demo.staff_roles.to_vec(),
+            };
+            let user = store.create_user(&user, now).await?;
+            if let Some((ods_code, role, onboarding_contact)) = demo.member_of {
+                let ods_code =
+                    onramp_domain::OdsCode::parse(ods_code).map_err(|e| DemoError::Invalid(e.to_string()))?;
+                let organisation = store
+                    .organisation_by_ods_code(&ods_code)
+                    .await?
+                    .ok_or_else(|| DemoError::Invalid(format!("no demo organisation {ods_code}")))?;
+                let membership = Membership { organisation_id: organisation.id, role, onboarding_contact };
+                store.set_membership(user.id, Some(&membership)).await?;
+            }
+        }
+        sign_ins.push(DemoSignIn { email: email.to_string(), description: demo.description.into() });
+    }
+    tracing::info!(organisations = ORGANISATIONS.len(), users = USERS.len(), "demo data in place");
+    Ok(sign_ins)
+}
