@@ -196,19 +196,20 @@ fn describe(error: &figment::Error, file: &Path) -> ConfigError {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err, reason = "figment's Jail closures return its large error type")]
 mod tests {
     use super::*;
     use figment::Jail;
 
-    fn load_in(jail: &Jail, sources: Sources) -> Result<Config, ConfigError> {
-        let _ = jail;
-        Config::load(&sources)
+    /// Loads inside a `Jail`, which isolates the working directory and environment.
+    fn load_in(_jail: &Jail, sources: &Sources) -> Result<Config, ConfigError> {
+        Config::load(sources)
     }
 
     #[test]
     fn defaults_are_sqlite_on_localhost_8080() {
         Jail::expect_with(|jail| {
-            let config = load_in(jail, Sources::default()).map_err(|e| e.to_string())?;
+            let config = load_in(jail, &Sources::default()).map_err(|e| e.to_string())?;
             assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
             assert_eq!(config.database_url.expose(), "sqlite:./onramp.db");
             assert_eq!(config.database.sqlite_durability, SqliteDurability::Full);
@@ -222,10 +223,10 @@ mod tests {
             jail.create_file("onramp.toml", "listen = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n")?;
             jail.set_env("ONRAMP_DATABASE__MAX_CONNECTIONS", "4");
             jail.set_env("ONRAMP_TEST_POSTGRES_URL", "postgres://ignored");
-            let config = load_in(jail, Sources::default()).map_err(|e| e.to_string())?;
+            let config = load_in(jail, &Sources::default()).map_err(|e| e.to_string())?;
             assert_eq!((config.listen.port(), config.database.max_connections), (9000, 4));
             let flags = Sources { listen: Some("127.0.0.1:7000".into()), ..Sources::default() };
-            assert_eq!(load_in(jail, flags).map_err(|e| e.to_string())?.listen.port(), 7000);
+            assert_eq!(load_in(jail, &flags).map_err(|e| e.to_string())?.listen.port(), 7000);
             Ok(())
         });
     }
@@ -234,7 +235,7 @@ mod tests {
     fn a_malformed_listen_address_names_the_variable() {
         Jail::expect_with(|jail| {
             jail.set_env("ONRAMP_LISTEN", "localhost:eighty");
-            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(error.contains("setting `listen` (from environment variable ONRAMP_LISTEN)"), "{error}");
             assert!(!error.contains('\n'));
             Ok(())
@@ -245,7 +246,7 @@ mod tests {
     fn an_unknown_scheme_names_the_setting_and_the_fix() {
         Jail::expect_with(|jail| {
             let flags = Sources { database_url: Some("mysql://db/onramp".into()), ..Sources::default() };
-            let error = load_in(jail, flags).err().map(|e| e.to_string()).unwrap_or_default();
+            let error = load_in(jail, &flags).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(error.contains("setting `database_url` (from the command-line flag --database-url)"), "{error}");
             assert!(error.contains("\"mysql\"") && error.contains("sqlite:"), "{error}");
             Ok(())
@@ -256,7 +257,7 @@ mod tests {
     fn an_unknown_key_in_the_file_is_refused() {
         Jail::expect_with(|jail| {
             jail.create_file("onramp.toml", "[database]\nmax_conections = 3\n")?;
-            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(error.contains("setting `database.max_conections` (in onramp.toml)"), "{error}");
             assert!(error.contains("max_connections"), "{error}");
             Ok(())
@@ -267,10 +268,10 @@ mod tests {
     fn a_missing_explicit_file_and_out_of_range_values_are_refused() {
         Jail::expect_with(|jail| {
             let missing = Sources { file: Some("nowhere.toml".into()), ..Sources::default() };
-            let error = load_in(jail, missing).err().map(|e| e.to_string()).unwrap_or_default();
+            let error = load_in(jail, &missing).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(error.contains("nowhere.toml does not exist"), "{error}");
             jail.set_env("ONRAMP_DATABASE__MAX_CONNECTIONS", "0");
-            let error = load_in(jail, Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(error.contains("`database.max_connections`: must be at least 1"), "{error}");
             Ok(())
         });

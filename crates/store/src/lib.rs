@@ -59,6 +59,9 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Closes the pool: in-flight work finishes, new calls fail as `Unavailable`. Used at shutdown.
+    async fn close(&self);
+
     /// Applies pending migrations; safe to run from several instances at once.
     async fn migrate(&self) -> Result<(), StoreError>;
 

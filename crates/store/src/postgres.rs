@@ -2,7 +2,8 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
 use crate::{ConnectOptions, DatabaseUrl};
@@ -20,6 +21,14 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self, StoreError> {
         let connect_options = PgConnectOptions::from_str(url.expose())?.application_name("onramp");
+        // One direct attempt first: a pool only reports "timed out", while this names the cause
+        // (connection refused, unknown host, authentication failed).
+        let probe = tokio::time::timeout(options.connect_timeout, PgConnection::connect_with(&connect_options)).await;
+        match probe {
+            Ok(Ok(connection)) => connection.close().await?,
+            Ok(Err(error)) => return Err(StoreError::Unavailable(error)),
+            Err(_) => return Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)

@@ -1,6 +1,8 @@
 //! The storage story: every repository method, driven as the services drive it, on both backends.
 //! The PostgreSQL half runs when `ONRAMP_TEST_POSTGRES_URL` is set and says it was skipped otherwise.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
 use jiff::Timestamp;
 use onramp_domain::{
     EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, OrganisationId, OrganisationInput, PersonName,

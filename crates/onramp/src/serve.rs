@@ -1,0 +1,69 @@
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use onramp_domain::Clock;
+use onramp_service::clock::{DemoClock, SystemClock};
+use onramp_service::config::Config;
+use onramp_service::{AppContext, demo};
+
+/// Starts the server: database (migrated), optional demo data, listener, then serve until SIGTERM or Ctrl-C.
+pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
+    let store = crate::cli::open_store(&config).await?;
+    store.migrate().await.context("migrating the database")?;
+    let clock: Arc<dyn Clock> = if demo_mode { Arc::new(DemoClock::new()) } else { Arc::new(SystemClock) };
+    let context = AppContext { config: Arc::new(config), store: Arc::clone(&store), clock };
+
+    let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
+
+    let listener = tokio::net::TcpListener::bind(context.config.listen)
+        .await
+        .with_context(|| format!("setting `listen`: cannot listen on {}", context.config.listen))?;
+    let address = listener.local_addr().context("reading the listening address")?;
+    announce(&context, address, &sign_ins);
+    tracing::info!(%address, database = %context.config.database_url, demo = demo_mode, "serving");
+
+    onramp_web::serve(listener, context, shutdown_signal()).await.context("serving HTTP")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The start-up banner on stdout: where to open Onramp and, in demo mode, how to sign in. Its first line
+/// is also the readiness signal tests wait for.
+fn announce(context: &AppContext, address: std::net::SocketAddr, sign_ins: &[demo::DemoSignIn]) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Onramp is ready at http://{address}/ (database {})", context.config.database_url);
+    if !sign_ins.is_empty() {
+        let _ = writeln!(out, "Demo sign-ins, all with the password {:?}:", demo::DEMO_PASSWORD);
+        for sign_in in sign_ins {
+            let _ = writeln!(out, "  {:<36} {}", sign_in.email, sign_in.description);
+        }
+    }
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
+    let _ = out.flush();
+}
+
+/// Resolves on Ctrl-C or SIGTERM, whichever comes first.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received; shutting down"),
+        () = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

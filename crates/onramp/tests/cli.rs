@@ -1,0 +1,161 @@
+//! The binary as an operator meets it: start-up with demo data, readiness, graceful stop, and bad
+//! configuration refused at once with one line naming the setting (OPS-2, CLI-1).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const ONRAMP: &str = env!("CARGO_BIN_EXE_onramp");
+
+/// A fresh working directory, so `./onramp.db` and `./onramp.toml` never leak between tests.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("onramp-cli-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let path = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `onramp` run in `dir`, with no `ONRAMP_` variables inherited from the test's own environment.
+fn onramp(dir: &WorkDir) -> Command {
+    let mut command = Command::new(ONRAMP);
+    command.current_dir(dir.path()).env_remove("RUST_LOG");
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("ONRAMP_")) {
+        command.env_remove(key);
+    }
+    command
+}
+
+/// Waits for the process to exit, killing it and failing the test if it takes longer than `limit`.
+fn exit_within(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("onramp did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn refused(configure: impl FnOnce(&mut Command)) -> String {
+    let dir = WorkDir::new();
+    let mut command = onramp(&dir);
+    command.arg("serve").stdout(Stdio::piped()).stderr(Stdio::piped());
+    configure(&mut command);
+    let output = exit_within(command.spawn().unwrap(), Duration::from_secs(10));
+    assert!(!output.status.success(), "onramp should refuse to start");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim_end().to_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(!dir.path().join("onramp.db").exists(), "no database file is created for bad configuration");
+    stderr
+}
+
+#[test]
+fn a_malformed_listen_address_is_refused_naming_the_variable() {
+    let stderr = refused(|c| {
+        c.env("ONRAMP_LISTEN", "localhost:eighty");
+    });
+    assert!(stderr.contains("setting `listen` (from environment variable ONRAMP_LISTEN)"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_postgres_url_is_refused_naming_the_setting() {
+    let stderr = refused(|c| {
+        c.env("ONRAMP_DATABASE_URL", "postgres://postgres:secret@127.0.0.1:1/onramp");
+    });
+    assert!(stderr.contains("setting `database_url`"), "{stderr}");
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the password is never shown: {stderr}");
+}
+
+#[test]
+fn a_mysql_url_is_refused_naming_the_setting() {
+    let stderr = refused(|c| {
+        c.args(["--database-url", "mysql://root@127.0.0.1/onramp"]);
+    });
+    assert!(stderr.contains("setting `database_url`") && stderr.contains("\"mysql\""), "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_in_the_configuration_file_is_refused() {
+    let dir = WorkDir::new();
+    std::fs::write(dir.path().join("onramp.toml"), "lisen = \"127.0.0.1:9999\"\n").unwrap();
+    let child = onramp(&dir).arg("serve").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let output = exit_within(child, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("setting `lisen` (in onramp.toml): unknown field"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_schema_and_can_run_twice() {
+    let dir = WorkDir::new();
+    for _ in 0..2 {
+        let child = onramp(&dir).arg("migrate").stderr(Stdio::piped()).spawn().unwrap();
+        let output = exit_within(child, Duration::from_secs(30));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(dir.path().join("onramp.db").exists());
+}
+
+#[tokio::test]
+async fn serve_demo_prints_where_to_open_it_answers_ready_and_stops_on_sigterm() {
+    let dir = WorkDir::new();
+    let mut child = onramp(&dir)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // The banner is the readiness signal: read it line by line, no sleeping.
+    let banner = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|line| !line.starts_with("Press Ctrl-C"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let first = banner.first().cloned().unwrap_or_default();
+    let address = first
+        .strip_prefix("Onramp is ready at ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected banner: {banner:?}"))
+        .to_owned();
+    assert!(banner.iter().any(|l| l.contains("onramp-demo-password")), "{banner:?}");
+    assert!(banner.iter().any(|l| l.contains("agreements@onramp.example")), "{banner:?}");
+
+    let ready = reqwest::get(format!("{address}readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let home = reqwest::get(&address).await.unwrap().text().await.unwrap();
+    assert!(home.contains("6 organisations are registered"), "{home}");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = exit_within(child, Duration::from_secs(10));
+    assert!(output.status.success(), "a SIGTERM is a clean stop");
+}

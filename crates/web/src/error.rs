@@ -1,0 +1,97 @@
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use onramp_store::StoreError;
+
+/// The one error type of the web layer. It maps every failure to a status code and a page in one place;
+/// internal causes go to the log with a reference the user can quote, never to the page.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("page not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { .. } => Self::NotFound,
+            StoreError::Conflict { what } => Self::Conflict(format!("That {what} is already taken.")),
+            StoreError::Unavailable(_) => Self::Unavailable,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(error: askama::Error) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    reference: Option<&'a str>,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let reference = match &self {
+            Self::Internal(cause) => {
+                let reference = uuid::Uuid::now_v7().simple().to_string();
+                tracing::error!(reference = %reference, error = %cause_chain(cause.as_ref()), "request failed");
+                Some(reference)
+            }
+            Self::Unavailable => {
+                tracing::warn!("request failed: database unavailable");
+                None
+            }
+            _ => None,
+        };
+        let (title, message) = match &self {
+            Self::NotFound => ("Page not found", "If you typed the web address, check it is correct."),
+            Self::Conflict(message) => ("This could not be saved", message.as_str()),
+            Self::Unavailable => (
+                "Sorry, the service is unavailable",
+                "The service cannot reach its database at the moment. Try again in a few minutes.",
+            ),
+            Self::Internal(_) => (
+                "Sorry, there is a problem with the service",
+                "Try again later. If the problem continues, contact the service desk and quote the reference below.",
+            ),
+        };
+        let page = ErrorPage { title, message, reference: reference.as_deref() };
+        let body = page.render().unwrap_or_else(|_| title.to_owned());
+        (self.status(), Html(body)).into_response()
+    }
+}
+
+fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

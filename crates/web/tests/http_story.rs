@@ -1,0 +1,105 @@
+//! The HTTP story, zero2prod style: the real router on port 0 against a fresh database, on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+use std::sync::Arc;
+
+use onramp_service::clock::ManualClock;
+use onramp_service::{AppContext, Config, demo};
+use onramp_store::testing::TestDatabase;
+
+struct TestApp {
+    address: String,
+    context: AppContext,
+    _database: TestDatabase,
+}
+
+async fn spawn_app(database: TestDatabase) -> TestApp {
+    let config = Config { database_url: database.url().clone(), ..Config::default() };
+    let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
+    let context = AppContext { config: Arc::new(config), store: database.store(), clock };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(onramp_web::serve(listener, context.clone(), std::future::pending()));
+    TestApp { address, context, _database: database }
+}
+
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $story() {
+                super::$story(super::spawn_app(onramp_store::testing::TestDatabase::sqlite().await).await).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $story() {
+                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
+                    return;
+                };
+                super::$story(super::spawn_app(database).await).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(probes_story, pages_story, demo_data_story);
+
+async fn probes_story(app: TestApp) {
+    let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();
+    assert_eq!((health.status().as_u16(), health.text().await.unwrap()), (200, "ok".to_owned()));
+
+    let ready = reqwest::get(format!("{}/readyz", app.address)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["database"], app.context.store.backend().as_str());
+
+    // Without its database the service is alive but not ready.
+    app.context.store.close().await;
+    let ready = reqwest::get(format!("{}/readyz", app.address)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let home = reqwest::get(&app.address).await.unwrap();
+    assert_eq!(home.status(), 503);
+    let page = home.text().await.unwrap();
+    assert!(page.contains("Sorry, the service is unavailable"), "{page}");
+}
+
+async fn pages_story(app: TestApp) {
+    let home = reqwest::get(&app.address).await.unwrap();
+    assert_eq!(home.status(), 200);
+    let page = home.text().await.unwrap();
+    assert!(page.contains("<h1>Connect to NHS England services</h1>"), "{page}");
+    assert!(page.contains("0 organisations are registered"), "{page}");
+    assert!(page.contains(r##"href="#main-content">Skip to main content"##));
+
+    let missing = reqwest::get(format!("{}/no/such/page", app.address)).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+
+    let css = reqwest::get(format!("{}/assets/onramp.css", app.address)).await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+/// `serve --demo` may run many times against one database: the second seeding adds nothing.
+async fn demo_data_story(app: TestApp) {
+    let first = demo::seed(&app.context).await.unwrap();
+    let organisations = app.context.store.organisations().await.unwrap();
+    let second = demo::seed(&app.context).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(app.context.store.organisations().await.unwrap(), organisations);
+
+    let kinds: std::collections::HashSet<_> = organisations.iter().map(|o| o.details.kind).collect();
+    assert_eq!(kinds.len(), 4, "every kind of organisation is in the demo");
+    let page = reqwest::get(&app.address).await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("{} organisations are registered", organisations.len())), "{page}");
+
+    let owner = onramp_domain::EmailAddress::parse("owner@acme-health.example").unwrap();
+    let owner = app.context.store.user_by_email(&owner).await.unwrap().unwrap();
+    assert!(owner.membership.is_some_and(|m| m.onboarding_contact));
+    let hash = owner.password_hash.unwrap();
+    assert!(onramp_service::password::verify(demo::DEMO_PASSWORD.into(), hash).await.unwrap());
+}
