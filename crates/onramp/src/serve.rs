@@ -12,7 +12,7 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     let store = crate::cli::open_store(&config).await?;
     store.migrate().await.context("migrating the database")?;
     let clock: Arc<dyn Clock> = if demo_mode { Arc::new(DemoClock::new()) } else { Arc::new(SystemClock) };
-    let context = AppContext { config: Arc::new(config), store: Arc::clone(&store), clock };
+    let context = AppContext::new(config, Arc::clone(&store), clock).context("loading the shipped terms versions")?;
 
     let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
 
@@ -23,10 +23,29 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     announce(&context, address, &sign_ins);
     tracing::info!(%address, database = %context.config.database_url, demo = demo_mode, "serving");
 
+    let worker = tokio::spawn(run_timers(context.clone()));
     onramp_web::serve(listener, context, shutdown_signal()).await.context("serving HTTP")?;
+    // An interrupted timer rolls back and runs again at the next start: it is claimed under a lease.
+    worker.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The durable-timer worker: fires whatever is due every couple of seconds (CA-4, CA-7, CA-8, CA-11).
+async fn run_timers(context: AppContext) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match onramp_service::jobs::run_due(&context, context.clock.now()).await {
+            Ok(report) if report != onramp_service::jobs::RunReport::default() => {
+                tracing::info!(?report, "timers fired");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "the timer worker could not reach the database"),
+        }
+    }
 }
 
 /// The start-up banner on stdout: where to open Onramp and, in demo mode, how to sign in. Its first line

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use onramp_domain::agreement::Rules;
 use onramp_domain::{EmailAddress, Provider};
 use onramp_store::{ConnectOptions, DatabaseUrl, SqliteDurability};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,19 @@ pub struct Config {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub provider: ProviderSettings,
+    pub agreements: AgreementSettings,
+}
+
+/// The lifecycle's periods (SPEC CA-4, CA-6, CA-11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementSettings {
+    /// Days a new contract may be accepted, counting the created day as day 1.
+    pub acceptance_days: i64,
+    /// Days of review before a terms change is auto-accepted.
+    pub auto_accept_days: i64,
+    /// Reminders this many days before a review deadline.
+    pub reminder_days: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +95,11 @@ impl Default for Config {
                 sqlite_durability: SqliteDurability::Full,
             },
             log: LogSettings { format: LogFormat::Human, filter: "info".into() },
+            agreements: AgreementSettings {
+                acceptance_days: 90,
+                auto_accept_days: 30,
+                reminder_days: vec![30, 14, 7, 1],
+            },
             provider: ProviderSettings {
                 name: "NHS England".into(),
                 service_desk_email: EmailAddress::parse("support.digitalservices@onramp.example")
@@ -99,6 +118,14 @@ impl Config {
         }
     }
 
+    pub fn rules(&self) -> Rules {
+        Rules {
+            acceptance_days: self.agreements.acceptance_days,
+            auto_accept_days: self.agreements.auto_accept_days,
+            reminder_days: self.agreements.reminder_days.clone(),
+        }
+    }
+
     pub fn provider(&self) -> Provider {
         Provider { name: self.provider.name.clone(), service_desk_email: self.provider.service_desk_email.clone() }
     }
@@ -111,6 +138,15 @@ impl Config {
         }
         if !(1..=60).contains(&self.database.connect_timeout_seconds) {
             return invalid("database.connect_timeout_seconds", "must be between 1 and 60");
+        }
+        if !(1..=365).contains(&self.agreements.acceptance_days) {
+            return invalid("agreements.acceptance_days", "must be between 1 and 365");
+        }
+        if !(1..=365).contains(&self.agreements.auto_accept_days) {
+            return invalid("agreements.auto_accept_days", "must be between 1 and 365");
+        }
+        if self.agreements.reminder_days.iter().any(|d| *d == 0 || *d > 365) {
+            return invalid("agreements.reminder_days", "each must be between 1 and 365");
         }
         if self.provider.name.trim().is_empty() {
             return invalid("provider.name", "must not be empty");

@@ -1,22 +1,35 @@
 //! Onramp's application services: the typed configuration, the clocks, password hashing, demo data, and
 //! [`AppContext`], the one value the web layer, the CLI and the job worker share.
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod jobs;
+pub mod legacy;
+pub mod lifecycle;
 pub mod password;
 
 use std::sync::Arc;
 
 use onramp_domain::Clock;
+use onramp_domain::terms::{TermsCatalogue, TermsError};
 use onramp_store::Repository;
 
 pub use config::{Config, ConfigError};
 
-/// What every request and job needs: configuration, storage and the clock. Cheap to clone.
+/// What every request and job needs: configuration, storage, the clock and the terms versions. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
     pub store: Arc<dyn Repository>,
     pub clock: Arc<dyn Clock>,
+    pub terms: Arc<TermsCatalogue>,
+}
+
+impl AppContext {
+    /// A context with the shipped terms versions.
+    pub fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, TermsError> {
+        Ok(Self { config: Arc::new(config), store, clock, terms: Arc::new(TermsCatalogue::shipped()?) })
+    }
 }

@@ -4,6 +4,7 @@
 //! transaction begins, and migrations.
 
 mod error;
+pub mod lifecycle;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -17,11 +18,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
+use onramp_domain::audit::AuditRecord;
+use onramp_domain::case::Case;
 use onramp_domain::{
-    EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, Organisation, OrganisationId, Provider, User, UserId,
+    AgreementNumber, CaseNumber, EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, Organisation,
+    OrganisationId, Provider, User, UserId,
 };
 
 pub use error::StoreError;
+pub use lifecycle::{AuditEntry, Job, NewNotification, Notification, ScheduledTimer, Sequence, UnitOfWork};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
@@ -93,6 +99,43 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     async fn set_membership(&self, user: UserId, membership: Option<&Membership>) -> Result<(), StoreError>;
     /// The members of an organisation, by name.
     async fn members(&self, organisation: OrganisationId) -> Result<Vec<User>, StoreError>;
+
+    /// Opens a transaction on one organisation, locking it against concurrent decisions.
+    async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError>;
+    async fn agreement(&self, id: AgreementId) -> Result<Option<Agreement>, StoreError>;
+    async fn agreement_by_number(&self, number: AgreementNumber) -> Result<Option<Agreement>, StoreError>;
+    /// Every agreement of an organisation, newest first.
+    async fn agreements_of(&self, organisation: OrganisationId) -> Result<Vec<Agreement>, StoreError>;
+    /// Every agreement, newest first (staff lists filter and page these in the web layer for now).
+    async fn all_agreements(&self) -> Result<Vec<Agreement>, StoreError>;
+    /// Up to `limit` organisations, in id order after `after`, whose Active agreement is on terms older than
+    /// `version` and which have no draft on `version` or later: what an uplift still has to do.
+    async fn organisations_to_uplift(
+        &self,
+        version: u32,
+        after: Option<OrganisationId>,
+        limit: i64,
+    ) -> Result<Vec<OrganisationId>, StoreError>;
+    /// Terms versions published in this Onramp (CA-5), oldest first: version, when, and when its uplift finished.
+    async fn publications(&self) -> Result<Vec<(u32, Timestamp, Option<Timestamp>)>, StoreError>;
+    /// Records that `version` is being published; a second call for the same version changes nothing.
+    async fn record_publication(&self, version: u32, by: &str, at: Timestamp) -> Result<(), StoreError>;
+    async fn finish_publication(&self, version: u32, at: Timestamp) -> Result<(), StoreError>;
+    async fn ledger(&self, agreement: AgreementId) -> Result<Vec<LedgerEntry>, StoreError>;
+    async fn timers(&self, agreement: AgreementId) -> Result<Vec<ScheduledTimer>, StoreError>;
+    async fn accepted_terms(&self, agreement: AgreementId) -> Result<Option<(String, String)>, StoreError>;
+    async fn case(&self, number: CaseNumber) -> Result<Option<Case>, StoreError>;
+    async fn notifications(&self) -> Result<Vec<Notification>, StoreError>;
+    async fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Claims up to `limit` timers due at `now` that no live worker holds, leasing them until `lease_until`.
+    async fn claim_due_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<Job>, StoreError>;
+    /// Gives a failed job back to be retried at `retry_at`.
+    async fn release_job(&self, job: &Job, retry_at: Timestamp, error: &str) -> Result<(), StoreError>;
+    /// How many timers are pending, due or not.
+    async fn pending_jobs(&self) -> Result<i64, StoreError>;
+    /// When the next timer is due, if any.
+    async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Opens the database `url` names, checks it answers, and returns it behind the [`Repository`] interface.

@@ -46,4 +46,11 @@ async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, 
     pool.begin().await
 }
 
+/// Loads and locks the organisation a unit of work is about: decisions on one organisation queue here,
+/// decisions on different organisations run side by side.
+const LOCK_ORGANISATION: &str = "SELECT id, name, ods_code, company_number, registered_address, kind, delivery_notice_mailbox, im1_supplier, created_at FROM organisations WHERE id = $1 FOR UPDATE";
+
+/// Claims due jobs; `SKIP LOCKED` lets several workers claim side by side without taking the same job.
+const CLAIM_JOBS: &str = "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, agreement_id, organisation_id, kind, parameter, run_at, attempts";
+
 include!("repository.rs");

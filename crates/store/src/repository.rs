@@ -11,7 +11,16 @@ use onramp_domain::{
 };
 use sqlx::Transaction;
 
-use crate::rows::{OrganisationRow, StaffRoleRow, UserRow, corrupt, to_micros};
+use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry, TimerKind};
+use onramp_domain::audit::{AuditRecord, GENESIS, entry_hash};
+use onramp_domain::case::{Case, CaseState, Visibility};
+use onramp_domain::{AgreementNumber, CaseNumber};
+
+use crate::lifecycle::{AuditEntry, Job, NewNotification, Notification, ScheduledTimer, Sequence, UnitOfWork};
+use crate::rows::{
+    AgreementRow, CaseActivityRow, CaseRow, JobRow, LedgerRow, NotificationRow, OrganisationRow, StaffRoleRow,
+    UserRow, corrupt, from_micros, to_micros,
+};
 use crate::{Backend, Repository, StoreError};
 
 impl Store {
@@ -250,5 +259,544 @@ impl Repository for Store {
                 .fetch_all(&self.pool)
                 .await?;
         self.with_roles(rows).await
+    }
+
+    async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row: Option<OrganisationRow> = sqlx::query_as(LOCK_ORGANISATION).bind(organisation.0).fetch_optional(&mut *tx).await?;
+        let organisation = row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()?;
+        Ok(Box::new(Work { tx, organisation }))
+    }
+
+    async fn agreement(&self, id: AgreementId) -> Result<Option<Agreement>, StoreError> {
+        let row: Option<AgreementRow> =
+            sqlx::query_as("SELECT data FROM agreements WHERE id = $1").bind(id.0).fetch_optional(&self.pool).await?;
+        row.map(AgreementRow::into_agreement).transpose()
+    }
+
+    async fn agreement_by_number(&self, number: AgreementNumber) -> Result<Option<Agreement>, StoreError> {
+        let row: Option<AgreementRow> = sqlx::query_as("SELECT data FROM agreements WHERE number = $1")
+            .bind(number.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(AgreementRow::into_agreement).transpose()
+    }
+
+    async fn agreements_of(&self, organisation: OrganisationId) -> Result<Vec<Agreement>, StoreError> {
+        let rows: Vec<AgreementRow> =
+            sqlx::query_as("SELECT data FROM agreements WHERE organisation_id = $1 ORDER BY number DESC")
+                .bind(organisation.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(AgreementRow::into_agreement).collect()
+    }
+
+    async fn all_agreements(&self) -> Result<Vec<Agreement>, StoreError> {
+        let rows: Vec<AgreementRow> =
+            sqlx::query_as("SELECT data FROM agreements ORDER BY number DESC").fetch_all(&self.pool).await?;
+        rows.into_iter().map(AgreementRow::into_agreement).collect()
+    }
+
+    async fn organisations_to_uplift(
+        &self,
+        version: u32,
+        after: Option<OrganisationId>,
+        limit: i64,
+    ) -> Result<Vec<OrganisationId>, StoreError> {
+        let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
+            "SELECT a.organisation_id FROM agreements a WHERE a.state = 'active' AND a.terms_version < $1 \
+             AND ($2 IS NULL OR a.organisation_id > $2) \
+             AND NOT EXISTS (SELECT 1 FROM agreements d WHERE d.organisation_id = a.organisation_id \
+                             AND d.state = 'draft' AND d.terms_version >= $1) \
+             ORDER BY a.organisation_id LIMIT $3",
+        )
+        .bind(i64::from(version))
+        .bind(after.map(|o| o.0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| OrganisationId(id)).collect())
+    }
+
+    async fn publications(&self) -> Result<Vec<(u32, Timestamp, Option<Timestamp>)>, StoreError> {
+        let rows: Vec<(i64, i64, Option<i64>)> =
+            sqlx::query_as("SELECT version, published_at, finished_at FROM terms_publications ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(version, at, finished)| {
+                Ok((
+                    u32::try_from(version).map_err(|e| corrupt("terms publication", e))?,
+                    from_micros("terms publication", at)?,
+                    finished.map(|f| from_micros("terms publication", f)).transpose()?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record_publication(&self, version: u32, by: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO terms_publications (version, published_at, published_by) VALUES ($1, $2, $3) \
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(i64::from(version))
+        .bind(to_micros(at))
+        .bind(by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_publication(&self, version: u32, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE terms_publications SET finished_at = $2 WHERE version = $1 AND finished_at IS NULL")
+            .bind(i64::from(version))
+            .bind(to_micros(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ledger(&self, agreement: AgreementId) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows: Vec<LedgerRow> = sqlx::query_as(
+            "SELECT at, event, timer, actor, remaining_us, deadline FROM timer_ledger WHERE agreement_id = $1 ORDER BY seq",
+        )
+        .bind(agreement.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(LedgerRow::into_entry).collect()
+    }
+
+    async fn timers(&self, agreement: AgreementId) -> Result<Vec<ScheduledTimer>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(
+            "SELECT id, agreement_id, organisation_id, kind, parameter, run_at, attempts FROM jobs \
+             WHERE agreement_id = $1 ORDER BY run_at, kind, parameter",
+        )
+        .bind(agreement.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| row.into_job().map(|job| ScheduledTimer { timer: job.timer, run_at: job.run_at }))
+            .collect()
+    }
+
+    async fn accepted_terms(&self, agreement: AgreementId) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT sha256, text FROM accepted_terms WHERE agreement_id = $1")
+            .bind(agreement.0)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn case(&self, number: CaseNumber) -> Result<Option<Case>, StoreError> {
+        let row: Option<CaseRow> = sqlx::query_as(
+            "SELECT id, number, agreement_id, organisation_id, state, subject, created_at, updated_at \
+             FROM cases WHERE number = $1",
+        )
+        .bind(number.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let activity: Vec<CaseActivityRow> = sqlx::query_as(
+            "SELECT seq, at, author, visibility, body FROM case_activity WHERE case_id = $1 ORDER BY seq",
+        )
+        .bind(row.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let watchers: Vec<(String,)> = sqlx::query_as("SELECT email FROM case_watchers WHERE case_id = $1 ORDER BY email")
+            .bind(row.id)
+            .fetch_all(&self.pool)
+            .await?;
+        row.into_case(activity, watchers.into_iter().map(|(email,)| email).collect()).map(Some)
+    }
+
+    async fn notifications(&self) -> Result<Vec<Notification>, StoreError> {
+        let rows: Vec<NotificationRow> = sqlx::query_as(
+            "SELECT id, kind, agreement_id, organisation_id, recipients, payload, created_at, sent_at FROM outbox \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(NotificationRow::into_notification).collect()
+    }
+
+    async fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows: Vec<(uuid::Uuid, i64, i64, String, String, String, String, Option<String>, Option<String>, String, String)> =
+            sqlx::query_as(
+                "SELECT chain_id, seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash \
+                 FROM audit_log ORDER BY chain_id, seq",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|(chain_id, seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash)| {
+                Ok(AuditRecord {
+                    chain_id,
+                    seq,
+                    at: from_micros("audit entry", at)?,
+                    actor,
+                    action,
+                    entity,
+                    entity_id,
+                    before,
+                    after,
+                    prev_hash,
+                    hash,
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_due_jobs(&self, now: Timestamp, lease_until: Timestamp, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let rows: Vec<JobRow> = sqlx::query_as(CLAIM_JOBS)
+            .bind(to_micros(now))
+            .bind(to_micros(lease_until))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut jobs = rows.into_iter().map(JobRow::into_job).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|job| (job.run_at, job.id));
+        Ok(jobs)
+    }
+
+    async fn release_job(&self, job: &Job, retry_at: Timestamp, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET locked_until = $2, last_error = $3 WHERE id = $1 AND run_at = $4")
+            .bind(job.id)
+            .bind(to_micros(retry_at))
+            .bind(error)
+            .bind(to_micros(job.run_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_jobs(&self) -> Result<i64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(&self.pool).await?;
+        Ok(count)
+    }
+
+    async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await?;
+        next.map(|micros| from_micros("job", micros)).transpose()
+    }
+}
+
+/// A transaction on one organisation (see `UnitOfWork`).
+struct Work {
+    tx: Transaction<'static, Db>,
+    organisation: Organisation,
+}
+
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Work").field("organisation", &self.organisation.id).finish_non_exhaustive()
+    }
+}
+
+impl Work {
+    fn organisation_id(&self) -> uuid::Uuid {
+        self.organisation.id.0
+    }
+
+    async fn case_id(&mut self, case: CaseNumber) -> Result<uuid::Uuid, StoreError> {
+        let row: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM cases WHERE number = $1 AND organisation_id = $2")
+            .bind(case.to_string())
+            .bind(self.organisation_id())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|(id,)| id).ok_or(StoreError::NotFound { entity: "case" })
+    }
+
+    async fn next_seq(&mut self, sql: &'static str, key: uuid::Uuid) -> Result<i64, StoreError> {
+        let (max,): (Option<i64>,) = sqlx::query_as(sql).bind(key).fetch_one(&mut *self.tx).await?;
+        Ok(max.unwrap_or(0) + 1)
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for Work {
+    fn organisation(&self) -> &Organisation {
+        &self.organisation
+    }
+
+    async fn members(&mut self) -> Result<Vec<User>, StoreError> {
+        let rows: Vec<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.email, u.full_name, u.password_hash, u.created_at, m.organisation_id, \
+             m.role AS team_role, m.onboarding_contact FROM users u JOIN memberships m ON m.user_id = u.id \
+             WHERE m.organisation_id = $1 ORDER BY u.full_name, u.email",
+        )
+        .bind(self.organisation_id())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.into_iter().map(|row| row.into_user(&[])).collect()
+    }
+
+    async fn live_agreements(&mut self) -> Result<(Option<Agreement>, Option<Agreement>), StoreError> {
+        let rows: Vec<AgreementRow> = sqlx::query_as(
+            "SELECT data FROM agreements WHERE organisation_id = $1 AND state IN ('active', 'draft')",
+        )
+        .bind(self.organisation_id())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut active = None;
+        let mut draft = None;
+        for row in rows {
+            let agreement = row.into_agreement()?;
+            match agreement.state {
+                onramp_domain::agreement::AgreementState::Active => active = Some(agreement),
+                _ => draft = Some(agreement),
+            }
+        }
+        Ok((active, draft))
+    }
+
+    async fn next_number(&mut self, sequence: Sequence) -> Result<i64, StoreError> {
+        let (value,): (i64,) = sqlx::query_as("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind(sequence.as_str())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(value)
+    }
+
+    async fn save_agreement(&mut self, agreement: &Agreement) -> Result<(), StoreError> {
+        let data = serde_json::to_string(agreement).map_err(|e| corrupt("agreement", e))?;
+        let products: Vec<&str> = agreement.api_products.iter().map(|p| p.slug()).collect();
+        let query = if agreement.version <= 1 {
+            sqlx::query(
+                "INSERT INTO agreements (id, number, organisation_id, state, substate, signature_type, origin, \
+                 terms_version, api_products, created_at, review_deadline, version, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+        } else {
+            sqlx::query(
+                "UPDATE agreements SET number = $2, organisation_id = $3, state = $4, substate = $5, \
+                 signature_type = $6, origin = $7, terms_version = $8, api_products = $9, created_at = $10, \
+                 review_deadline = $11, version = $12, data = $13 WHERE id = $1 AND version = $12 - 1",
+            )
+        };
+        let result = query
+            .bind(agreement.id.0)
+            .bind(agreement.number.to_string())
+            .bind(agreement.organisation_id.0)
+            .bind(agreement.state.as_str())
+            .bind(agreement.substate.map(|s| s.as_str()))
+            .bind(agreement.signature_type.as_str())
+            .bind(agreement.origin.as_str())
+            .bind(i64::from(agreement.terms_version))
+            .bind(products.join(";"))
+            .bind(to_micros(agreement.created_at))
+            .bind(agreement.review_deadline.map(to_micros))
+            .bind(agreement.version)
+            .bind(data)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(StoreError::unique_as("live agreement of this organisation"))?;
+        if result.rows_affected() != 1 {
+            return Err(StoreError::Conflict { what: "agreement version (it changed meanwhile)" });
+        }
+        Ok(())
+    }
+
+    async fn save_accepted_terms(
+        &mut self,
+        agreement: AgreementId,
+        terms_version: u32,
+        sha256: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO accepted_terms (agreement_id, terms_version, sha256, text, accepted_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(agreement.0)
+        .bind(i64::from(terms_version))
+        .bind(sha256)
+        .bind(text)
+        .bind(to_micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn schedule(&mut self, agreement: AgreementId, timer: TimerKind, at: Timestamp) -> Result<(), StoreError> {
+        let (kind, parameter) = timer.encode();
+        sqlx::query(
+            "INSERT INTO jobs (id, agreement_id, organisation_id, kind, parameter, run_at, attempts) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0) \
+             ON CONFLICT (agreement_id, kind, parameter) DO UPDATE SET run_at = excluded.run_at, attempts = 0, \
+             locked_until = NULL, last_error = NULL",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(agreement.0)
+        .bind(self.organisation_id())
+        .bind(kind)
+        .bind(parameter)
+        .bind(to_micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn cancel_timers(&mut self, agreement: AgreementId, timers: &[TimerKind]) -> Result<(), StoreError> {
+        for timer in timers {
+            let (kind, parameter) = timer.encode();
+            sqlx::query("DELETE FROM jobs WHERE agreement_id = $1 AND kind = $2 AND parameter = $3")
+                .bind(agreement.0)
+                .bind(kind)
+                .bind(parameter)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn complete_job(&mut self, job: &Job) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1 AND run_at = $2")
+            .bind(job.id)
+            .bind(to_micros(job.run_at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn append_ledger(&mut self, agreement: AgreementId, entry: &LedgerEntry) -> Result<(), StoreError> {
+        let seq = self.next_seq("SELECT MAX(seq) FROM timer_ledger WHERE agreement_id = $1", agreement.0).await?;
+        sqlx::query(
+            "INSERT INTO timer_ledger (agreement_id, seq, at, event, timer, actor, remaining_us, deadline) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(agreement.0)
+        .bind(seq)
+        .bind(to_micros(entry.at))
+        .bind(entry.event.as_str())
+        .bind(serde_json::to_string(&entry.timer).map_err(|e| corrupt("ledger entry", e))?)
+        .bind(serde_json::to_string(&entry.actor).map_err(|e| corrupt("ledger entry", e))?)
+        .bind(i64::try_from(entry.remaining.as_micros()).unwrap_or(i64::MAX))
+        .bind(entry.deadline.map(to_micros))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn open_case(&mut self, agreement: AgreementId, subject: &str, at: Timestamp) -> Result<CaseNumber, StoreError> {
+        let sequence = self.next_number(Sequence::Case).await?;
+        let number = CaseNumber::from_sequence(sequence).map_err(|e| corrupt("case", e))?;
+        sqlx::query(
+            "INSERT INTO cases (id, number, agreement_id, organisation_id, state, subject, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(number.to_string())
+        .bind(agreement.0)
+        .bind(self.organisation_id())
+        .bind(subject)
+        .bind(to_micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(number)
+    }
+
+    async fn add_case_activity(
+        &mut self,
+        case: CaseNumber,
+        author: &str,
+        visibility: Visibility,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let case_id = self.case_id(case).await?;
+        let seq = self.next_seq("SELECT MAX(seq) FROM case_activity WHERE case_id = $1", case_id).await?;
+        sqlx::query(
+            "INSERT INTO case_activity (case_id, seq, at, author, visibility, body) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(case_id)
+        .bind(seq)
+        .bind(to_micros(at))
+        .bind(author)
+        .bind(visibility.as_str())
+        .bind(body)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1")
+            .bind(case_id)
+            .bind(to_micros(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_case_state(&mut self, case: CaseNumber, state: CaseState, at: Timestamp) -> Result<(), StoreError> {
+        let case_id = self.case_id(case).await?;
+        sqlx::query("UPDATE cases SET state = $2, updated_at = $3 WHERE id = $1")
+            .bind(case_id)
+            .bind(state.as_str())
+            .bind(to_micros(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO outbox (id, kind, agreement_id, organisation_id, recipients, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(&notification.kind)
+        .bind(notification.agreement_id.map(|a| a.0))
+        .bind(self.organisation_id())
+        .bind(serde_json::to_string(&notification.recipients).map_err(|e| corrupt("notification", e))?)
+        .bind(&notification.payload)
+        .bind(to_micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError> {
+        let chain_id = self.organisation_id();
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1")
+                .bind(chain_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
+        let mut record = AuditRecord {
+            chain_id,
+            seq,
+            at,
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            entity: entry.entity.clone(),
+            entity_id: entry.entity_id.clone(),
+            before: entry.before.clone(),
+            after: entry.after.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        record.hash = entry_hash(&record);
+        sqlx::query(
+            "INSERT INTO audit_log (chain_id, seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(record.chain_id)
+        .bind(record.seq)
+        .bind(to_micros(record.at))
+        .bind(&record.actor)
+        .bind(&record.action)
+        .bind(&record.entity)
+        .bind(&record.entity_id)
+        .bind(&record.before)
+        .bind(&record.after)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }

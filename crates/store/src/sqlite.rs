@@ -48,4 +48,11 @@ async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, 
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Loads and locks the organisation a unit of work is about. SQLite's `BEGIN IMMEDIATE` already holds the
+/// database's one write lock, so a plain read suffices.
+const LOCK_ORGANISATION: &str = "SELECT id, name, ods_code, company_number, registered_address, kind, delivery_notice_mailbox, im1_supplier, created_at FROM organisations WHERE id = $1";
+
+/// Claims due jobs; runs under `BEGIN IMMEDIATE`, so two claims never overlap.
+const CLAIM_JOBS: &str = "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY run_at LIMIT $3) RETURNING id, agreement_id, organisation_id, kind, parameter, run_at, attempts";
+
 include!("repository.rs");

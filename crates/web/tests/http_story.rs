@@ -17,7 +17,7 @@ struct TestApp {
 async fn spawn_app(database: TestDatabase) -> TestApp {
     let config = Config { database_url: database.url().clone(), ..Config::default() };
     let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
-    let context = AppContext { config: Arc::new(config), store: database.store(), clock };
+    let context = AppContext::new(config, database.store(), clock).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(onramp_web::serve(listener, context.clone(), std::future::pending()));

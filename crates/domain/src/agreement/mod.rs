@@ -1,0 +1,368 @@
+//! The connection agreement (SPEC §4): its data, and the one state machine that decides every change to it.
+//! Nothing else changes an agreement's state: services load an organisation's [`Chain`], ask
+//! [`machine::decide`], and write the [`machine::Decision`] it returns.
+
+pub mod machine;
+
+use std::fmt;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::organisation::time_ordered_uuid;
+use crate::{AgreementNumber, ApiProduct, CaseNumber, OrganisationId, OrganisationKind, UserId};
+
+pub use machine::{Command, Decision, Effect, LifecycleError, Rules, decide};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AgreementId(pub Uuid);
+
+impl AgreementId {
+    pub fn new_at(now: Timestamp) -> Self {
+        Self(time_ordered_uuid(now))
+    }
+}
+
+impl fmt::Display for AgreementId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// CA-1 states. `Draft` carries a substate; the others are final except `Active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgreementState {
+    Draft,
+    Active,
+    Expired,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Substate {
+    /// The agreement team is preparing it; the connecting party has not been told.
+    AwaitingReview,
+    /// Issued: the connecting party may review it (and accept it, for `AcceptedViaPortal`).
+    UnderReview,
+}
+
+/// How an agreement becomes Active. `SignedOnPaper` is Onramp's addition for imported version-5 agreements
+/// (CA-12), which were signed before the portal existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureType {
+    AcceptedViaPortal,
+    AutoAccepted,
+    SignedOnPaper,
+}
+
+/// Why an agreement exists; decides the wording of its notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// New or changed API products (CA-2).
+    NewContract,
+    /// The first digital contract for an organisation that held a paper version-5 agreement (CA-2, CA-12).
+    LegacyUplift,
+    /// A new terms version (CA-5).
+    TermsChange,
+    /// A paper agreement loaded by the legacy import (CA-12).
+    PaperImport,
+}
+
+macro_rules! snake_case_names {
+    ($ty:ty { $($variant:ident => $name:literal, $label:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),* }
+            }
+            pub fn label(self) -> &'static str {
+                match self { $(Self::$variant => $label),* }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($name => Ok(Self::$variant),)* other => Err(format!("unknown {}: {other:?}", stringify!($ty))) }
+            }
+        }
+    };
+}
+
+snake_case_names!(AgreementState {
+    Draft => "draft", "Draft",
+    Active => "active", "Active",
+    Expired => "expired", "Expired",
+    Cancelled => "cancelled", "Cancelled",
+});
+snake_case_names!(Substate { AwaitingReview => "awaiting_review", "Awaiting Review", UnderReview => "under_review", "Under Review" });
+snake_case_names!(SignatureType {
+    AcceptedViaPortal => "accepted_via_portal", "Accepted via Portal",
+    AutoAccepted => "auto_accepted", "Auto Accepted",
+    SignedOnPaper => "signed_on_paper", "Signed on Paper",
+});
+snake_case_names!(Origin {
+    NewContract => "new_contract", "New contract",
+    LegacyUplift => "legacy_uplift", "Version 6 uplift of a paper agreement",
+    TermsChange => "terms_change", "Terms change",
+    PaperImport => "paper_import", "Paper agreement (imported)",
+});
+
+/// The 30-day auto-accept timer of a terms-change draft (CA-6, CA-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ReviewTimer {
+    Running {
+        deadline: Timestamp,
+    },
+    /// Stopped while a query is answered; `remaining` continues on resume.
+    Paused {
+        since: Timestamp,
+        remaining: SignedDuration,
+    },
+}
+
+/// The name "accepted by" shows on an auto-accepted agreement (CA-7, PDF-1).
+pub const AUTO_ACCEPTED_BY: &str = "System Administrator (Auto Accepted)";
+
+/// One connection agreement. `version` increments on every write, so a service that loaded a stale copy
+/// cannot overwrite a newer one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub id: AgreementId,
+    pub number: AgreementNumber,
+    pub organisation_id: OrganisationId,
+    /// `<ODS code> - <account name>`.
+    pub name: String,
+    pub account: String,
+    /// Company registration number, or the ODS code where it stands in its place (ORG-2).
+    pub registration_number: String,
+    pub api_products: Vec<ApiProduct>,
+    pub terms_version: u32,
+    pub signature_type: SignatureType,
+    pub origin: Origin,
+    pub state: AgreementState,
+    pub substate: Option<Substate>,
+    /// Day 1 of the review period.
+    pub created_at: Timestamp,
+    /// When acceptance stops being possible: created + 90 days for `AcceptedViaPortal`; the running 30-day
+    /// deadline for `AutoAccepted` (none while paused).
+    pub review_deadline: Option<Timestamp>,
+    pub review_timer: Option<ReviewTimer>,
+    pub accepted_on: Option<Date>,
+    pub accepted_by: Option<String>,
+    pub accepted_terms_sha256: Option<String>,
+    pub start_date: Option<Date>,
+    pub end_date: Option<Date>,
+    /// An agreed termination date not yet reached (CA-8).
+    pub scheduled_end_date: Option<Date>,
+    pub original_version: Option<AgreementNumber>,
+    pub superseded: Option<AgreementNumber>,
+    pub case_number: Option<CaseNumber>,
+    /// Who was told when it was issued: onboarding contacts by name, mailboxes by address (PDF-1).
+    pub contacts_notified: Vec<String>,
+    /// Days-before values of reminders already sent for the current review period (CA-11).
+    pub reminders_sent: Vec<u32>,
+    /// Why it was cancelled or expired, in words for the agreement page.
+    pub closing_reason: Option<String>,
+    pub version: i64,
+}
+
+impl Agreement {
+    pub fn is_pending(&self) -> bool {
+        self.state == AgreementState::Draft
+    }
+
+    /// The fields that make up an agreement's content: what CA-10 says never changes once Active.
+    pub fn content(&self) -> AgreementContent {
+        AgreementContent {
+            number: self.number,
+            api_products: self.api_products.clone(),
+            terms_version: self.terms_version,
+            signature_type: self.signature_type,
+            accepted_on: self.accepted_on,
+            accepted_by: self.accepted_by.clone(),
+            accepted_terms_sha256: self.accepted_terms_sha256.clone(),
+            start_date: self.start_date,
+            original_version: self.original_version,
+            superseded: self.superseded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementContent {
+    pub number: AgreementNumber,
+    pub api_products: Vec<ApiProduct>,
+    pub terms_version: u32,
+    pub signature_type: SignatureType,
+    pub accepted_on: Option<Date>,
+    pub accepted_by: Option<String>,
+    pub accepted_terms_sha256: Option<String>,
+    pub start_date: Option<Date>,
+    pub original_version: Option<AgreementNumber>,
+    pub superseded: Option<AgreementNumber>,
+}
+
+/// What the state machine needs of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationSnapshot {
+    pub id: OrganisationId,
+    pub name: String,
+    pub ods_code: String,
+    pub registration_number: String,
+    pub kind: OrganisationKind,
+}
+
+/// An organisation's live agreements: at most one Active and one Draft (CA-10). Only these can change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub organisation: OrganisationSnapshot,
+    pub active: Option<Agreement>,
+    pub draft: Option<Agreement>,
+}
+
+impl Chain {
+    pub fn find(&self, id: AgreementId) -> Option<&Agreement> {
+        self.active.iter().chain(self.draft.iter()).find(|a| a.id == id)
+    }
+}
+
+/// Who did something: a person, a timer that fired, or the system (an uplift, an import).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    User { id: UserId, name: String },
+    Timer { timer: TimerKind },
+    System { process: String },
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User { name, .. } => f.write_str(name),
+            Self::Timer { timer } => write!(f, "timer: {}", timer.as_str()),
+            Self::System { process } => write!(f, "system: {process}"),
+        }
+    }
+}
+
+/// The durable timers an agreement can have (CA-4, CA-7, CA-8, CA-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Created + 90 days: an unaccepted new contract is cancelled.
+    ReviewDeadline,
+    /// End of the 30-day review: a terms-change draft becomes Active.
+    AutoAccept,
+    /// The agreed end date: the Active agreement expires.
+    Termination,
+    /// A reminder this many days before the review deadline.
+    Reminder { days_before: u32 },
+}
+
+impl TimerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReviewDeadline => "review_deadline",
+            Self::AutoAccept => "auto_accept",
+            Self::Termination => "termination",
+            Self::Reminder { .. } => "reminder",
+        }
+    }
+
+    /// The stored form: kind plus its parameter.
+    pub fn encode(self) -> (String, i64) {
+        match self {
+            Self::Reminder { days_before } => (self.as_str().to_owned(), i64::from(days_before)),
+            _ => (self.as_str().to_owned(), 0),
+        }
+    }
+
+    pub fn decode(kind: &str, parameter: i64) -> Option<Self> {
+        Some(match kind {
+            "review_deadline" => Self::ReviewDeadline,
+            "auto_accept" => Self::AutoAccept,
+            "termination" => Self::Termination,
+            "reminder" => Self::Reminder { days_before: u32::try_from(parameter).ok()? },
+            _ => return None,
+        })
+    }
+}
+
+/// An event in an agreement's timer ledger (CA-6): every start, pause, resume, reset and firing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerEvent {
+    Started,
+    Paused,
+    Resumed,
+    Reset,
+    Fired,
+    Stopped,
+}
+
+impl LedgerEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Paused => "paused",
+            Self::Resumed => "resumed",
+            Self::Reset => "reset",
+            Self::Fired => "fired",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub event: LedgerEvent,
+    pub timer: TimerKind,
+    pub at: Timestamp,
+    pub actor: Actor,
+    /// Time left on the timer after this event (zero when it fired or stopped).
+    pub remaining: SignedDuration,
+    pub deadline: Option<Timestamp>,
+}
+
+/// Why a notification is sent (NOT-1); the notifications issue turns these into mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NotificationKind {
+    Issued { origin: Origin },
+    Reminder { days_before: u32, deadline: Timestamp },
+    Cancelled,
+    Activated,
+    TerminationScheduled { end_date: Date },
+    Terminated,
+    QueryRaised,
+}
+
+impl NotificationKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Issued { .. } => "issued",
+            Self::Reminder { .. } => "reminder",
+            Self::Cancelled => "cancelled",
+            Self::Activated => "activated",
+            Self::TerminationScheduled { .. } => "termination_scheduled",
+            Self::Terminated => "terminated",
+            Self::QueryRaised => "query_raised",
+        }
+    }
+}
+
+/// Someone on the connecting party's side, as the machine needs them for acceptance and queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub user: UserId,
+    pub name: String,
+    pub organisation: Option<OrganisationId>,
+    pub onboarding_contact: bool,
+}

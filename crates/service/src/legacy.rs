@@ -1,0 +1,62 @@
+//! CA-12: importing paper version-5 agreements from CSV (format: docs/LEGACY_IMPORT.md).
+
+use onramp_domain::agreement::AgreementState;
+use onramp_domain::legacy::{RowError, parse_legacy_csv};
+
+use crate::AppContext;
+use crate::lifecycle::{self, LifecycleServiceError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Every bad row, with its line number; nothing was imported.
+    #[error("{} problem(s) in the file; nothing was imported:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Rows(Vec<RowError>),
+    #[error(transparent)]
+    Store(#[from] onramp_store::StoreError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleServiceError),
+}
+
+/// Imports every row or none: the whole file is parsed and checked against the database first (an
+/// organisation that already has an agreement is a row error), and only then written.
+pub async fn import_legacy_agreements(context: &AppContext, csv: &str) -> Result<usize, ImportError> {
+    let now = context.clock.now();
+    let today = onramp_domain::calendar::date_of(now);
+    let rows = parse_legacy_csv(csv, today).map_err(ImportError::Rows)?;
+    let mut problems = Vec::new();
+    for row in &rows {
+        if let Some(existing) = context.store.organisation_by_ods_code(&row.organisation.ods_code).await?
+            && context
+                .store
+                .agreements_of(existing.id)
+                .await?
+                .iter()
+                .any(|a| a.is_pending() || a.state == AgreementState::Active)
+        {
+            problems.push(RowError {
+                line: row.line,
+                field: "ods_code".into(),
+                message: format!("{} already has a connection agreement in Onramp", row.organisation.ods_code),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Rows(problems));
+    }
+    for row in rows {
+        let organisation = match context.store.organisation_by_ods_code(&row.organisation.ods_code).await? {
+            Some(existing) => existing,
+            None => context.store.create_organisation(&row.organisation, now).await?,
+        };
+        lifecycle::import_paper(
+            context,
+            organisation.id,
+            row.api_products,
+            row.signed_on,
+            row.signed_by,
+            "legacy import",
+        )
+        .await?;
+    }
+    Ok(context.store.all_agreements().await?.len())
+}

@@ -1,0 +1,602 @@
+//! Scenario tests for the agreement lifecycle, one per requirement (CA-1 … CA-12), each run on SQLite and
+//! PostgreSQL. Time is a manual clock: the tests jump 90 days in a millisecond and run the timer worker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use onramp_domain::agreement::{
+    AUTO_ACCEPTED_BY, Actor, Agreement, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer,
+    SignatureType, Substate,
+};
+use onramp_domain::case::CaseState;
+use onramp_domain::{
+    ApiProduct, EmailAddress, Membership, NewOrganisation, NewUser, Organisation, OrganisationInput, PersonName,
+    StaffRole, TeamRole, User,
+};
+use onramp_service::clock::ManualClock;
+use onramp_service::lifecycle::{self, LifecycleServiceError};
+use onramp_service::{AppContext, Config, audit, jobs, legacy};
+use onramp_store::testing::TestDatabase;
+
+struct World {
+    context: AppContext,
+    clock: Arc<ManualClock>,
+    staff: User,
+    _database: TestDatabase,
+}
+
+const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+impl World {
+    async fn new(database: TestDatabase) -> Self {
+        let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
+        let config = Config { database_url: database.url().clone(), ..Config::default() };
+        let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+        let staff = context
+            .store
+            .create_user(
+                &NewUser {
+                    email: EmailAddress::parse("agreements@provider.example").unwrap(),
+                    full_name: PersonName::parse("Aisha Agreements").unwrap(),
+                    password_hash: None,
+                    staff_roles: vec![StaffRole::AgreementTeam],
+                },
+                clock.now_for_test(),
+            )
+            .await
+            .unwrap();
+        World { context, clock, staff, _database: database }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now_for_test()
+    }
+
+    fn jump(&self, by: SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    async fn organisation(&self, name: &str, ods: &str) -> Organisation {
+        let details = NewOrganisation::parse(&OrganisationInput {
+            name: name.into(),
+            ods_code: ods.into(),
+            company_number: "01234567".into(),
+            registered_address: "1 High Street\nLeeds".into(),
+            kind: "commercial".into(),
+            delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
+            im1_supplier: false,
+        })
+        .unwrap();
+        self.context.store.create_organisation(&details, self.now()).await.unwrap()
+    }
+
+    async fn member(&self, organisation: &Organisation, name: &str, role: TeamRole, contact: bool) -> User {
+        let email = format!(
+            "{}@{}.example",
+            name.split(' ').next().unwrap().to_lowercase(),
+            organisation.details.ods_code.as_str().to_lowercase()
+        );
+        let user = self
+            .context
+            .store
+            .create_user(
+                &NewUser {
+                    email: EmailAddress::parse(&email).unwrap(),
+                    full_name: PersonName::parse(name).unwrap(),
+                    password_hash: None,
+                    staff_roles: vec![],
+                },
+                self.now(),
+            )
+            .await
+            .unwrap();
+        let membership = Membership { organisation_id: organisation.id, role, onboarding_contact: contact };
+        self.context.store.set_membership(user.id, Some(&membership)).await.unwrap();
+        self.context.store.user(user.id).await.unwrap().unwrap()
+    }
+
+    /// An organisation with an onboarding contact and an issued new contract.
+    async fn issued_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
+        let organisation = self.organisation(name, ods).await;
+        let contact = self.member(&organisation, "Olu Contact", TeamRole::Owner, true).await;
+        let created = lifecycle::create(
+            &self.context,
+            &self.staff,
+            organisation.id,
+            vec![ApiProduct::PdsFhir],
+            Origin::NewContract,
+        )
+        .await
+        .unwrap();
+        let issued = lifecycle::issue(&self.context, &self.staff, created.id).await.unwrap();
+        (organisation, contact, issued)
+    }
+
+    /// An organisation whose Active agreement was accepted through the portal.
+    async fn active_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
+        let (organisation, contact, issued) = self.issued_contract(name, ods).await;
+        let active = lifecycle::accept(&self.context, &contact, issued.id).await.unwrap();
+        (organisation, contact, active)
+    }
+
+    async fn agreement(&self, agreement: &Agreement) -> Agreement {
+        self.context.store.agreement(agreement.id).await.unwrap().unwrap()
+    }
+
+    async fn run_timers(&self) -> jobs::RunReport {
+        jobs::run_due(&self.context, self.now()).await.unwrap()
+    }
+
+    async fn notifications(&self, kind: &str) -> Vec<onramp_store::Notification> {
+        self.context.store.notifications().await.unwrap().into_iter().filter(|n| n.kind == kind).collect()
+    }
+
+    async fn publish(&self, version: u32) -> lifecycle::UpliftReport {
+        let actor = Actor::User { id: self.staff.id, name: "Aisha Agreements".into() };
+        lifecycle::publish_terms(&self.context, version, actor, 2, None).await.unwrap()
+    }
+}
+
+/// The test clock's reading without going through the trait object.
+trait NowForTest {
+    fn now_for_test(&self) -> Timestamp;
+}
+
+impl NowForTest for ManualClock {
+    fn now_for_test(&self) -> Timestamp {
+        onramp_domain::Clock::now(self)
+    }
+}
+
+fn rule(error: LifecycleServiceError) -> LifecycleError {
+    match error {
+        LifecycleServiceError::Rule(rule) => rule,
+        other => panic!("expected a lifecycle rule, got {other:?}"),
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $story() {
+                super::$story(super::World::new(onramp_store::testing::TestDatabase::sqlite().await).await).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $story() {
+                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
+                    return;
+                };
+                super::$story(super::World::new(database).await).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    ca01_states_move_only_by_the_rules_and_every_change_is_audited,
+    ca02_a_new_contract_opens_a_case_and_issuing_notifies_the_contacts,
+    ca03_acceptance_activates_resolves_the_case_and_expires_the_previous_agreement,
+    ca04_an_unaccepted_contract_is_cancelled_after_90_days,
+    ca05_publishing_terms_uplifts_every_active_agreement_after_a_preview,
+    ca06_queries_pause_resume_and_reset_are_kept_in_the_timer_ledger,
+    ca07_a_terms_change_auto_accepts_after_30_days_excluding_pauses,
+    ca08_termination_expires_on_the_end_date_and_cancels_pending_drafts,
+    ca09_original_version_and_superseded_contract_form_the_chain,
+    ca10_overlap_terms_change_while_a_new_contract_is_under_review,
+    ca10_overlap_two_terms_changes_in_a_row,
+    ca10_overlap_termination_while_a_draft_is_pending,
+    ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending,
+    ca11_reminders_are_sent_once_each_before_the_deadline,
+    ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_issued,
+);
+
+async fn ca01_states_move_only_by_the_rules_and_every_change_is_audited(world: World) {
+    let organisation = world.organisation("Acme Health", "X26").await;
+    let created = lifecycle::create(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        vec![ApiProduct::PdsFhir],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap();
+    assert_eq!((created.state, created.substate), (AgreementState::Draft, Some(Substate::AwaitingReview)));
+    assert_eq!(created.number.to_string(), "CNTR0000001");
+    assert_eq!(created.name, "X26 - Acme Health");
+    let issued = lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap();
+    assert_eq!(issued.substate, Some(Substate::UnderReview));
+    let again = lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap_err();
+    assert!(matches!(rule(again), LifecycleError::NotAwaitingReview { .. }));
+    let pause = lifecycle::pause(&world.context, &world.staff, created.id).await.unwrap_err();
+    assert!(matches!(rule(pause), LifecycleError::WrongSignatureType { .. }), "only auto-accepted drafts pause");
+
+    let records = world.context.store.audit_records().await.unwrap();
+    let actions: Vec<_> = records.iter().filter(|r| r.entity == "agreement").map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["create", "issue"]);
+    assert!(records.iter().all(|r| r.actor.contains("Aisha Agreements")));
+    assert_eq!(audit::verify_audit(&world.context).await.unwrap(), records.len());
+}
+
+async fn ca02_a_new_contract_opens_a_case_and_issuing_notifies_the_contacts(world: World) {
+    let (organisation, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    let _viewer = world.member(&organisation, "Vic Viewer", TeamRole::Viewer, false).await;
+    assert_eq!(issued.signature_type, SignatureType::AcceptedViaPortal);
+    let case = world.context.store.case(issued.case_number.unwrap()).await.unwrap().unwrap();
+    assert_eq!((case.state, case.number.to_string()), (CaseState::Open, "CS0000001".to_owned()));
+    assert_eq!(case.agreement_id, issued.id);
+
+    let mails = world.notifications("issued").await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].recipients, [contact.email.to_string(), "notices@x26.example".to_owned()]);
+    assert_eq!(issued.contacts_notified, ["Olu Contact", "notices@x26.example"]);
+    assert!(mails[0].payload.contains("CNTR0000001"));
+}
+
+async fn ca03_acceptance_activates_resolves_the_case_and_expires_the_previous_agreement(world: World) {
+    let (organisation, contact, first) = world.active_contract("Acme Health", "X26").await;
+    let viewer = world.member(&organisation, "Vic Viewer", TeamRole::Viewer, false).await;
+    world.jump(DAY * 3);
+    let second = lifecycle::create(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap();
+    lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
+
+    let refused = lifecycle::accept(&world.context, &viewer, second.id).await.unwrap_err();
+    assert_eq!(rule(refused), LifecycleError::NotAnOnboardingContact);
+
+    let active = lifecycle::accept(&world.context, &contact, second.id).await.unwrap();
+    let today = onramp_domain::calendar::date_of(world.now());
+    assert_eq!(active.state, AgreementState::Active);
+    assert_eq!(active.accepted_by.as_deref(), Some("Olu Contact"));
+    assert_eq!((active.accepted_on, active.start_date), (Some(today), Some(today)));
+    let case = world.context.store.case(active.case_number.unwrap()).await.unwrap().unwrap();
+    assert_eq!(case.state, CaseState::Resolved);
+    let previous = world.agreement(&first).await;
+    assert_eq!((previous.state, previous.end_date), (AgreementState::Expired, Some(today)));
+
+    // TC-3: the exact text and its hash are kept with the acceptance.
+    let (sha, text) = world.context.store.accepted_terms(active.id).await.unwrap().unwrap();
+    assert_eq!(active.accepted_terms_sha256.as_deref(), Some(sha.as_str()));
+    assert_eq!(onramp_domain::terms::sha256_hex(&text), sha);
+    assert!(text.contains("NHS login"));
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "the accepted contract's timers are gone");
+}
+
+async fn ca04_an_unaccepted_contract_is_cancelled_after_90_days(world: World) {
+    let (_, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    let deadline = issued.review_deadline.unwrap();
+    assert_eq!(deadline, onramp_domain::calendar::add_days(issued.created_at, 90));
+
+    world.clock.set(deadline - SignedDuration::from_mins(1));
+    world.run_timers().await;
+    assert_eq!(world.agreement(&issued).await.state, AgreementState::Draft);
+
+    world.clock.set(deadline);
+    let late = lifecycle::accept(&world.context, &contact, issued.id).await.unwrap_err();
+    assert!(matches!(rule(late), LifecycleError::DeadlinePassed { .. }), "refused before the timer has run");
+
+    let report = world.run_timers().await;
+    assert_eq!(report.changed, 1);
+    let cancelled = world.agreement(&issued).await;
+    assert_eq!(cancelled.state, AgreementState::Cancelled);
+    let case = world.context.store.case(cancelled.case_number.unwrap()).await.unwrap().unwrap();
+    assert_eq!(case.state, CaseState::Closed);
+    assert_eq!(world.notifications("cancelled").await.len(), 1);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "the queue drains");
+}
+
+async fn ca05_publishing_terms_uplifts_every_active_agreement_after_a_preview(world: World) {
+    let (acme, _, acme_active) = world.active_contract("Acme Health", "X26").await;
+    let (beacon, _, _) = world.active_contract("Beacon Apps", "B01").await;
+    let _pending = world.issued_contract("Cedar Care", "C03").await;
+
+    let preview = lifecycle::uplift_preview(&world.context, 7).await.unwrap();
+    assert_eq!(preview.organisations.len(), 2);
+    assert!(preview.organisations.iter().any(|(id, _)| *id == acme.id));
+    assert_eq!(preview.activates_on, onramp_domain::calendar::date_of(world.now() + DAY * 30));
+
+    let before = world.notifications("issued").await.len();
+    let report = world.publish(7).await;
+    assert_eq!(report.uplifted, 2);
+    for organisation in [&acme, &beacon] {
+        let draft = world
+            .context
+            .store
+            .agreements_of(organisation.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.is_pending())
+            .unwrap();
+        assert_eq!(
+            (draft.signature_type, draft.substate, draft.terms_version),
+            (SignatureType::AutoAccepted, Some(Substate::UnderReview), 7)
+        );
+        assert!(draft.case_number.is_none(), "no case is opened for a terms change");
+    }
+    let acme_draft =
+        world.context.store.agreements_of(acme.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    assert_eq!(acme_draft.superseded, Some(acme_active.number));
+    assert_eq!(acme_draft.api_products, acme_active.api_products);
+    assert_eq!(world.notifications("issued").await.len(), before + 2);
+    assert_eq!(world.publish(7).await, lifecycle::UpliftReport::default(), "publishing again does nothing");
+}
+
+async fn ca06_queries_pause_resume_and_reset_are_kept_in_the_timer_ledger(world: World) {
+    let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft =
+        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+
+    let queried = lifecycle::raise_query(&world.context, &contact, draft.id, "Does clause 16 apply to our triage bot?")
+        .await
+        .unwrap();
+    let case = world.context.store.case(queried.case_number.unwrap()).await.unwrap().unwrap();
+    assert_eq!(case.activity[0].body, "Does clause 16 apply to our triage bot?");
+
+    world.jump(DAY * 10);
+    let paused = lifecycle::pause(&world.context, &world.staff, draft.id).await.unwrap();
+    assert_eq!(paused.review_timer, Some(ReviewTimer::Paused { since: world.now(), remaining: DAY * 20 }));
+    world.jump(DAY * 15);
+    let resumed = lifecycle::resume(&world.context, &world.staff, draft.id).await.unwrap();
+    assert_eq!(resumed.review_deadline, Some(world.now() + DAY * 20));
+    world.jump(DAY);
+    let reset = lifecycle::reset(&world.context, &world.staff, draft.id).await.unwrap();
+    assert_eq!(reset.review_deadline, Some(onramp_domain::calendar::add_days(world.now(), 30)));
+
+    let ledger = world.context.store.ledger(draft.id).await.unwrap();
+    let events: Vec<_> = ledger.iter().map(|e| e.event).collect();
+    assert_eq!(events, [LedgerEvent::Started, LedgerEvent::Paused, LedgerEvent::Resumed, LedgerEvent::Reset]);
+    assert_eq!(ledger[1].remaining, DAY * 20);
+    assert!(matches!(&ledger[1].actor, Actor::User { name, .. } if name == "Aisha Agreements"));
+}
+
+async fn ca07_a_terms_change_auto_accepts_after_30_days_excluding_pauses(world: World) {
+    let (organisation, _, active) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft =
+        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    world.jump(DAY * 5);
+    lifecycle::pause(&world.context, &world.staff, draft.id).await.unwrap();
+    world.jump(DAY * 40);
+    world.run_timers().await;
+    assert!(world.agreement(&draft).await.is_pending(), "paused: nothing fires");
+    lifecycle::resume(&world.context, &world.staff, draft.id).await.unwrap();
+    world.jump(DAY * 25 - SignedDuration::from_secs(1));
+    world.run_timers().await;
+    assert!(world.agreement(&draft).await.is_pending());
+    world.jump(SignedDuration::from_secs(1));
+    world.run_timers().await;
+
+    let accepted = world.agreement(&draft).await;
+    assert_eq!(accepted.state, AgreementState::Active);
+    assert_eq!(accepted.accepted_by.as_deref(), Some(AUTO_ACCEPTED_BY));
+    assert_eq!(accepted.start_date, Some(onramp_domain::calendar::date_of(world.now())));
+    assert_eq!(world.agreement(&active).await.state, AgreementState::Expired);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0);
+}
+
+async fn ca08_termination_expires_on_the_end_date_and_cancels_pending_drafts(world: World) {
+    let (organisation, _, active) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 10);
+    let past = lifecycle::terminate(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        onramp_domain::calendar::date_of(world.now() - DAY),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(rule(past), LifecycleError::EndDateInPast);
+    lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
+
+    world.jump(DAY * 9);
+    world.run_timers().await;
+    assert_eq!(world.agreement(&active).await.state, AgreementState::Active);
+    world.clock.set(onramp_domain::calendar::start_of(end_date));
+    world.run_timers().await;
+    let expired = world.agreement(&active).await;
+    assert_eq!((expired.state, expired.end_date), (AgreementState::Expired, Some(end_date)));
+    let agreements = world.context.store.agreements_of(organisation.id).await.unwrap();
+    assert!(agreements.iter().all(|a| a.state != AgreementState::Draft), "pending drafts are cancelled");
+    assert_eq!(agreements.iter().filter(|a| a.state == AgreementState::Cancelled).count(), 1);
+    assert_eq!(world.notifications("terminated").await.len(), 1);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0);
+}
+
+async fn ca09_original_version_and_superseded_contract_form_the_chain(world: World) {
+    let (organisation, _, portal) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    world.jump(DAY * 31);
+    world.run_timers().await;
+    let agreements = world.context.store.agreements_of(organisation.id).await.unwrap();
+    let auto = agreements.iter().find(|a| a.signature_type == SignatureType::AutoAccepted).unwrap();
+    assert_eq!(auto.state, AgreementState::Active);
+    assert_eq!(auto.superseded, Some(portal.number));
+    assert_eq!(auto.original_version, Some(portal.number), "the most recent Accepted via Portal agreement");
+    assert_eq!(portal.original_version, None, "a portal acceptance is its own original");
+}
+
+async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: World) {
+    let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
+    let second = lifecycle::create(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        vec![ApiProduct::NhsLogin],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap();
+    let second = lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
+    assert_eq!(second.terms_version, 6);
+    world.jump(DAY * 10);
+    let report = world.publish(7).await;
+    assert_eq!(report.uplifted, 1);
+    let drafts: Vec<_> = world
+        .context
+        .store
+        .agreements_of(organisation.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.is_pending())
+        .collect();
+    assert_eq!(drafts.len(), 1, "no second draft: the pending new contract moves to the new terms");
+    let rebased = &drafts[0];
+    assert_eq!(
+        (rebased.id, rebased.terms_version, rebased.signature_type),
+        (second.id, 7, SignatureType::AcceptedViaPortal)
+    );
+    assert_eq!(rebased.review_deadline, second.review_deadline, "the 90 days are unchanged");
+    let accepted = lifecycle::accept(&world.context, &contact, second.id).await.unwrap();
+    let (_, text) = world.context.store.accepted_terms(accepted.id).await.unwrap().unwrap();
+    assert!(text.contains("version 7"), "the contact accepted the new terms");
+}
+
+async fn ca10_overlap_two_terms_changes_in_a_row(world: World) {
+    let organisation = world.organisation("Acme Health", "X26").await;
+    lifecycle::import_paper(
+        &world.context,
+        organisation.id,
+        vec![ApiProduct::PdsFhir],
+        "2022-01-10".parse().unwrap(),
+        "Pat Paper".into(),
+        "test",
+    )
+    .await
+    .unwrap();
+    world.publish(6).await;
+    let first =
+        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    assert_eq!(first.terms_version, 6);
+    world.jump(DAY * 20);
+    world.publish(7).await;
+    let drafts: Vec<_> = world
+        .context
+        .store
+        .agreements_of(organisation.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.is_pending())
+        .collect();
+    assert_eq!(drafts.len(), 1, "the pending draft moves to the newer terms");
+    assert_eq!((drafts[0].id, drafts[0].terms_version), (first.id, 7));
+    assert_eq!(drafts[0].review_deadline, Some(onramp_domain::calendar::add_days(world.now(), 30)), "a fresh 30 days");
+}
+
+async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
+    let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
+    let draft = lifecycle::create(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        vec![ApiProduct::NhsLogin],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap();
+    lifecycle::issue(&world.context, &world.staff, draft.id).await.unwrap();
+    let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 5);
+    lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
+    let refused = lifecycle::accept(&world.context, &contact, draft.id).await.unwrap_err();
+    assert_eq!(rule(refused), LifecycleError::TerminationScheduled { end_date });
+    let refused = lifecycle::create(
+        &world.context,
+        &world.staff,
+        organisation.id,
+        vec![ApiProduct::NhsLogin],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(rule(refused), LifecycleError::TerminationScheduled { .. }));
+    world.clock.set(onramp_domain::calendar::start_of(end_date));
+    world.run_timers().await;
+    assert_eq!(world.agreement(&draft).await.state, AgreementState::Cancelled);
+}
+
+async fn ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending(world: World) {
+    let (organisation, _, _) = world.active_contract("Acme Health", "X26").await;
+    let organisation_id = organisation.id;
+    let paper = world.organisation("Beacon Apps", "B01").await;
+    lifecycle::import_paper(
+        &world.context,
+        paper.id,
+        vec![ApiProduct::PdsFhir],
+        "2022-01-10".parse().unwrap(),
+        "Pat Paper".into(),
+        "test",
+    )
+    .await
+    .unwrap();
+    world.publish(6).await;
+    let auto = world.context.store.agreements_of(paper.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    let replacement = lifecycle::create(
+        &world.context,
+        &world.staff,
+        paper.id,
+        vec![ApiProduct::PdsFhir, ApiProduct::GpConnect],
+        Origin::NewContract,
+    )
+    .await
+    .unwrap();
+    let replaced = world.agreement(&auto).await;
+    assert_eq!(replaced.state, AgreementState::Cancelled);
+    assert_eq!(replaced.closing_reason, Some(format!("Replaced by {}", replacement.number)));
+    assert_eq!(replacement.terms_version, 6, "the new contract carries the newest published terms");
+    assert!(world.context.store.timers(auto.id).await.unwrap().is_empty());
+    let _ = organisation_id;
+}
+
+async fn ca11_reminders_are_sent_once_each_before_the_deadline(world: World) {
+    let (_, _, issued) = world.issued_contract("Acme Health", "X26").await;
+    let deadline = issued.review_deadline.unwrap();
+    for days_before in [30, 14, 7, 1] {
+        world.clock.set(onramp_domain::calendar::add_days(deadline, -days_before));
+        world.run_timers().await;
+        world.run_timers().await;
+    }
+    let reminders = world.notifications("reminder").await;
+    assert_eq!(reminders.len(), 4, "one per configured day, never twice");
+    assert_eq!(world.agreement(&issued).await.reminders_sent, [30, 14, 7, 1]);
+}
+
+async fn ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_issued(world: World) {
+    let sample = include_str!("../../../samples/legacy-agreements.csv");
+    let bad = sample.replacen("2023", "2999", 1);
+    let refused = legacy::import_legacy_agreements(&world.context, &bad).await.unwrap_err();
+    assert!(matches!(&refused, legacy::ImportError::Rows(rows) if !rows.is_empty()), "{refused}");
+    assert!(world.context.store.organisations().await.unwrap().is_empty(), "nothing is imported");
+
+    let imported = legacy::import_legacy_agreements(&world.context, sample).await.unwrap();
+    assert_eq!(imported, 5);
+    let twice = legacy::import_legacy_agreements(&world.context, sample).await.unwrap_err();
+    assert!(matches!(twice, legacy::ImportError::Rows(rows) if rows.len() == 5));
+
+    let issued = lifecycle::issue_version_6_to_paper_agreements(&world.context, &world.staff).await.unwrap();
+    assert_eq!(issued.len(), 5);
+    for agreement in &issued {
+        assert_eq!((agreement.terms_version, agreement.origin), (6, Origin::LegacyUplift));
+        assert_eq!(
+            (agreement.signature_type, agreement.substate),
+            (SignatureType::AcceptedViaPortal, Some(Substate::UnderReview))
+        );
+        assert!(agreement.case_number.is_some());
+    }
+    assert!(audit::verify_audit(&world.context).await.unwrap() > 10);
+}

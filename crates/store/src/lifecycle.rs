@@ -1,0 +1,124 @@
+//! Storage for the agreement lifecycle: the unit of work a service runs one decision in, and the rows the
+//! job worker and the notifications worker read.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry, TimerKind};
+use onramp_domain::case::{CaseState, Visibility};
+use onramp_domain::{CaseNumber, Organisation, OrganisationId, User};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// A gapless sequence (CA numbers, case numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence {
+    Agreement,
+    Case,
+}
+
+impl Sequence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agreement => "agreement",
+            Self::Case => "case",
+        }
+    }
+}
+
+/// A durable timer that has come due and was claimed by a worker until `lease_until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: Uuid,
+    pub agreement_id: AgreementId,
+    pub organisation_id: OrganisationId,
+    pub timer: TimerKind,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+}
+
+/// A pending timer as listed for an agreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledTimer {
+    pub timer: TimerKind,
+    pub run_at: Timestamp,
+}
+
+/// A notification to deliver (NOT-2), with its recipients resolved when it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    pub kind: String,
+    pub agreement_id: Option<AgreementId>,
+    pub recipients: Vec<String>,
+    /// JSON with everything the mail needs.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: Uuid,
+    pub kind: String,
+    pub agreement_id: Option<AgreementId>,
+    pub organisation_id: OrganisationId,
+    pub recipients: Vec<String>,
+    pub payload: String,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// An audit entry to append; the store assigns its place in the chain and its hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// One transaction on one organisation's data. Opening it locks the organisation (PostgreSQL: its row
+/// `FOR UPDATE`; SQLite: the single writer lock), so a decision is made on a chain nobody else is changing.
+/// Nothing is written until [`UnitOfWork::commit`]; dropping it rolls everything back.
+#[async_trait]
+pub trait UnitOfWork: Send {
+    fn organisation(&self) -> &Organisation;
+    async fn members(&mut self) -> Result<Vec<User>, StoreError>;
+    /// The organisation's Active and Draft agreements.
+    async fn live_agreements(&mut self) -> Result<(Option<Agreement>, Option<Agreement>), StoreError>;
+    async fn next_number(&mut self, sequence: Sequence) -> Result<i64, StoreError>;
+    /// Inserts (version 1) or updates the agreement; `Conflict` if the stored version is not `version - 1`.
+    async fn save_agreement(&mut self, agreement: &Agreement) -> Result<(), StoreError>;
+    async fn save_accepted_terms(
+        &mut self,
+        agreement: AgreementId,
+        terms_version: u32,
+        sha256: &str,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Sets (or moves) the agreement's timer of this kind.
+    async fn schedule(&mut self, agreement: AgreementId, timer: TimerKind, at: Timestamp) -> Result<(), StoreError>;
+    async fn cancel_timers(&mut self, agreement: AgreementId, timers: &[TimerKind]) -> Result<(), StoreError>;
+    /// Removes a claimed job, unless it was rescheduled meanwhile.
+    async fn complete_job(&mut self, job: &Job) -> Result<(), StoreError>;
+    async fn append_ledger(&mut self, agreement: AgreementId, entry: &LedgerEntry) -> Result<(), StoreError>;
+    async fn open_case(
+        &mut self,
+        agreement: AgreementId,
+        subject: &str,
+        at: Timestamp,
+    ) -> Result<CaseNumber, StoreError>;
+    async fn add_case_activity(
+        &mut self,
+        case: CaseNumber,
+        author: &str,
+        visibility: Visibility,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn set_case_state(&mut self, case: CaseNumber, state: CaseState, at: Timestamp) -> Result<(), StoreError>;
+    async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError>;
+    async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
