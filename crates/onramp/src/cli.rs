@@ -7,6 +7,8 @@ use onramp_service::config::{Config, LogFormat, Sources};
 use onramp_store::Repository;
 use tracing_subscriber::EnvFilter;
 
+use crate::admin;
+
 #[derive(Debug, Parser)]
 #[command(name = "onramp", version, about = "Onboarding and connection agreements for an API provider")]
 pub struct Cli {
@@ -33,12 +35,65 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load data from files.
+    #[command(subcommand)]
+    Import(Import),
+    /// Check every audit chain (AUD-2); names the first entry that was edited, deleted or reordered.
+    VerifyAudit,
+    /// Agreement operations for the agreement team.
+    #[command(subcommand)]
+    Agreements(Agreements),
+    /// Terms and conditions versions (CA-5).
+    #[command(subcommand)]
+    Terms(Terms),
+    /// Demo mode controls.
+    #[command(subcommand)]
+    Demo(Demo),
+}
+
+#[derive(Debug, Subcommand)]
+enum Import {
+    /// Paper version-5 agreements from CSV (format: docs/LEGACY_IMPORT.md); all rows or none.
+    LegacyAgreements { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum Agreements {
+    /// Issue a version-6 contract to every organisation whose Active agreement is on paper (CA-12).
+    IssueVersion6 {
+        /// E-mail address of the agreement-team member doing it.
+        #[arg(long = "as", value_name = "EMAIL")]
+        acting_as: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Terms {
+    /// Show which organisations a publication would uplift and when the new agreements would activate.
+    Preview { version: u32 },
+    /// Publish a version: every Active agreement on older terms gets an auto-accept draft. Safe to re-run.
+    Publish {
+        version: u32,
+        #[arg(long = "as", value_name = "EMAIL")]
+        acting_as: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Demo {
+    /// Move demo time forward; a server started with `serve --demo` fires the timers that come due.
+    Advance {
+        #[arg(long, default_value_t = 0)]
+        days: i64,
+        #[arg(long, default_value_t = 0)]
+        hours: i64,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => listen.clone(),
-        Command::Migrate => None,
+        _ => None,
     };
     let sources = Sources { file: cli.config, listen, database_url: cli.database_url };
     let config = Config::load(&sources)?;
@@ -52,6 +107,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             Ok(())
         }
+        Command::Import(Import::LegacyAgreements { file }) => admin::import_legacy(config, &file).await,
+        Command::VerifyAudit => admin::verify_audit(config).await,
+        Command::Agreements(Agreements::IssueVersion6 { acting_as }) => {
+            admin::issue_version_6(config, &acting_as).await
+        }
+        Command::Terms(Terms::Preview { version }) => admin::preview_terms(config, version).await,
+        Command::Terms(Terms::Publish { version, acting_as }) => {
+            admin::publish_terms(config, version, &acting_as).await
+        }
+        Command::Demo(Demo::Advance { days, hours }) => admin::advance_demo(config, days, hours).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `onramp` binary: reads the command line and configuration, then hands over to the library crates.
 
+mod admin;
 mod cli;
 mod serve;
 

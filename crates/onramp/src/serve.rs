@@ -11,7 +11,11 @@ use onramp_service::{AppContext, demo};
 pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     let store = crate::cli::open_store(&config).await?;
     store.migrate().await.context("migrating the database")?;
-    let clock: Arc<dyn Clock> = if demo_mode { Arc::new(DemoClock::new()) } else { Arc::new(SystemClock) };
+    let demo_clock = demo_mode.then(|| Arc::new(DemoClock::new()));
+    let clock: Arc<dyn Clock> = match &demo_clock {
+        Some(demo) => demo.clone(),
+        None => Arc::new(SystemClock),
+    };
     let context = AppContext::new(config, Arc::clone(&store), clock).context("loading the shipped terms versions")?;
 
     let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
@@ -23,7 +27,7 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     announce(&context, address, &sign_ins);
     tracing::info!(%address, database = %context.config.database_url, demo = demo_mode, "serving");
 
-    let worker = tokio::spawn(run_timers(context.clone()));
+    let worker = tokio::spawn(run_timers(context.clone(), demo_clock));
     onramp_web::serve(listener, context, shutdown_signal()).await.context("serving HTTP")?;
     // An interrupted timer rolls back and runs again at the next start: it is claimed under a lease.
     worker.abort();
@@ -32,12 +36,19 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The durable-timer worker: fires whatever is due every couple of seconds (CA-4, CA-7, CA-8, CA-11).
-async fn run_timers(context: AppContext) {
+/// The durable-timer worker: fires whatever is due every couple of seconds (CA-4, CA-7, CA-8, CA-11). In
+/// demo mode it first catches the demo clock up with `onramp demo advance`, so moved time fires timers too.
+async fn run_timers(context: AppContext, demo_clock: Option<Arc<DemoClock>>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if let Some(demo) = &demo_clock {
+            match context.store.demo_offset().await {
+                Ok(offset) => demo.catch_up(offset),
+                Err(error) => tracing::warn!(%error, "could not read the demo clock"),
+            }
+        }
         match onramp_service::jobs::run_due(&context, context.clock.now()).await {
             Ok(report) if report != onramp_service::jobs::RunReport::default() => {
                 tracing::info!(?report, "timers fired");

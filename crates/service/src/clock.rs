@@ -64,6 +64,14 @@ impl DemoClock {
         *offset = offset.saturating_add(by);
     }
 
+    /// Sets the offset read from the database; never moves time back.
+    pub fn catch_up(&self, offset: SignedDuration) {
+        let mut current = self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if offset > *current {
+            *current = offset;
+        }
+    }
+
     pub fn offset(&self) -> SignedDuration {
         *self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }

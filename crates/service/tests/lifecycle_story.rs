@@ -3,179 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
-use jiff::{SignedDuration, Timestamp};
+use common::{DAY, World, rule};
+use jiff::SignedDuration;
 use onramp_domain::agreement::{
-    AUTO_ACCEPTED_BY, Actor, Agreement, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer,
-    SignatureType, Substate,
+    AUTO_ACCEPTED_BY, Actor, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer, SignatureType, Substate,
 };
 use onramp_domain::case::CaseState;
-use onramp_domain::{
-    ApiProduct, EmailAddress, Membership, NewOrganisation, NewUser, Organisation, OrganisationInput, PersonName,
-    StaffRole, TeamRole, User,
-};
-use onramp_service::clock::ManualClock;
-use onramp_service::lifecycle::{self, LifecycleServiceError};
-use onramp_service::{AppContext, Config, audit, jobs, legacy};
-use onramp_store::testing::TestDatabase;
-
-struct World {
-    context: AppContext,
-    clock: Arc<ManualClock>,
-    staff: User,
-    _database: TestDatabase,
-}
-
-const DAY: SignedDuration = SignedDuration::from_hours(24);
-
-impl World {
-    async fn new(database: TestDatabase) -> Self {
-        let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
-        let config = Config { database_url: database.url().clone(), ..Config::default() };
-        let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
-        let staff = context
-            .store
-            .create_user(
-                &NewUser {
-                    email: EmailAddress::parse("agreements@provider.example").unwrap(),
-                    full_name: PersonName::parse("Aisha Agreements").unwrap(),
-                    password_hash: None,
-                    staff_roles: vec![StaffRole::AgreementTeam],
-                },
-                clock.now_for_test(),
-            )
-            .await
-            .unwrap();
-        World { context, clock, staff, _database: database }
-    }
-
-    fn now(&self) -> Timestamp {
-        self.clock.now_for_test()
-    }
-
-    fn jump(&self, by: SignedDuration) {
-        self.clock.advance(by);
-    }
-
-    async fn organisation(&self, name: &str, ods: &str) -> Organisation {
-        let details = NewOrganisation::parse(&OrganisationInput {
-            name: name.into(),
-            ods_code: ods.into(),
-            company_number: "01234567".into(),
-            registered_address: "1 High Street\nLeeds".into(),
-            kind: "commercial".into(),
-            delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
-            im1_supplier: false,
-        })
-        .unwrap();
-        self.context.store.create_organisation(&details, self.now()).await.unwrap()
-    }
-
-    async fn member(&self, organisation: &Organisation, name: &str, role: TeamRole, contact: bool) -> User {
-        let email = format!(
-            "{}@{}.example",
-            name.split(' ').next().unwrap().to_lowercase(),
-            organisation.details.ods_code.as_str().to_lowercase()
-        );
-        let user = self
-            .context
-            .store
-            .create_user(
-                &NewUser {
-                    email: EmailAddress::parse(&email).unwrap(),
-                    full_name: PersonName::parse(name).unwrap(),
-                    password_hash: None,
-                    staff_roles: vec![],
-                },
-                self.now(),
-            )
-            .await
-            .unwrap();
-        let membership = Membership { organisation_id: organisation.id, role, onboarding_contact: contact };
-        self.context.store.set_membership(user.id, Some(&membership)).await.unwrap();
-        self.context.store.user(user.id).await.unwrap().unwrap()
-    }
-
-    /// An organisation with an onboarding contact and an issued new contract.
-    async fn issued_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
-        let organisation = self.organisation(name, ods).await;
-        let contact = self.member(&organisation, "Olu Contact", TeamRole::Owner, true).await;
-        let created = lifecycle::create(
-            &self.context,
-            &self.staff,
-            organisation.id,
-            vec![ApiProduct::PdsFhir],
-            Origin::NewContract,
-        )
-        .await
-        .unwrap();
-        let issued = lifecycle::issue(&self.context, &self.staff, created.id).await.unwrap();
-        (organisation, contact, issued)
-    }
-
-    /// An organisation whose Active agreement was accepted through the portal.
-    async fn active_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
-        let (organisation, contact, issued) = self.issued_contract(name, ods).await;
-        let active = lifecycle::accept(&self.context, &contact, issued.id).await.unwrap();
-        (organisation, contact, active)
-    }
-
-    async fn agreement(&self, agreement: &Agreement) -> Agreement {
-        self.context.store.agreement(agreement.id).await.unwrap().unwrap()
-    }
-
-    async fn run_timers(&self) -> jobs::RunReport {
-        jobs::run_due(&self.context, self.now()).await.unwrap()
-    }
-
-    async fn notifications(&self, kind: &str) -> Vec<onramp_store::Notification> {
-        self.context.store.notifications().await.unwrap().into_iter().filter(|n| n.kind == kind).collect()
-    }
-
-    async fn publish(&self, version: u32) -> lifecycle::UpliftReport {
-        let actor = Actor::User { id: self.staff.id, name: "Aisha Agreements".into() };
-        lifecycle::publish_terms(&self.context, version, actor, 2, None).await.unwrap()
-    }
-}
-
-/// The test clock's reading without going through the trait object.
-trait NowForTest {
-    fn now_for_test(&self) -> Timestamp;
-}
-
-impl NowForTest for ManualClock {
-    fn now_for_test(&self) -> Timestamp {
-        onramp_domain::Clock::now(self)
-    }
-}
-
-fn rule(error: LifecycleServiceError) -> LifecycleError {
-    match error {
-        LifecycleServiceError::Rule(rule) => rule,
-        other => panic!("expected a lifecycle rule, got {other:?}"),
-    }
-}
-
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::World::new(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::World::new(database).await).await
-            })*
-        }
-    };
-}
+use onramp_domain::{ApiProduct, TeamRole};
+use onramp_service::lifecycle;
+use onramp_service::{audit, legacy};
 
 on_both_backends!(
     ca01_states_move_only_by_the_rules_and_every_change_is_audited,

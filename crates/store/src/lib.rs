@@ -134,6 +134,10 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     async fn release_job(&self, job: &Job, retry_at: Timestamp, error: &str) -> Result<(), StoreError>;
     /// How many timers are pending, due or not.
     async fn pending_jobs(&self) -> Result<i64, StoreError>;
+    /// How far demo time is ahead of real time.
+    async fn demo_offset(&self) -> Result<jiff::SignedDuration, StoreError>;
+    /// Moves demo time forward by `by` and returns the new offset.
+    async fn advance_demo_clock(&self, by: jiff::SignedDuration) -> Result<jiff::SignedDuration, StoreError>;
     /// When the next timer is due, if any.
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
 }

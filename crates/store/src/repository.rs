@@ -475,6 +475,24 @@ impl Repository for Store {
         Ok(count)
     }
 
+    async fn demo_offset(&self) -> Result<jiff::SignedDuration, StoreError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT offset_us FROM demo_clock WHERE id = 1").fetch_optional(&self.pool).await?;
+        Ok(jiff::SignedDuration::from_micros(row.map_or(0, |(offset,)| offset)))
+    }
+
+    async fn advance_demo_clock(&self, by: jiff::SignedDuration) -> Result<jiff::SignedDuration, StoreError> {
+        let by = i64::try_from(by.as_micros()).unwrap_or(i64::MAX).max(0);
+        let (offset,): (i64,) = sqlx::query_as(
+            "INSERT INTO demo_clock (id, offset_us) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET offset_us = demo_clock.offset_us + excluded.offset_us RETURNING offset_us",
+        )
+        .bind(by)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(jiff::SignedDuration::from_micros(offset))
+    }
+
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError> {
         let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await?;
         next.map(|micros| from_micros("job", micros)).transpose()

@@ -1,0 +1,108 @@
+//! The operator commands: imports, audit verification, bulk agreement actions and demo time. Each prints a
+//! short report on stdout; failures come back as errors for `main` to print on one line.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use jiff::SignedDuration;
+use onramp_domain::{EmailAddress, User};
+use onramp_service::clock::SystemClock;
+use onramp_service::config::Config;
+use onramp_service::lifecycle::{self, actor_of};
+use onramp_service::{AppContext, audit, legacy};
+
+async fn context(config: Config) -> anyhow::Result<AppContext> {
+    let store = crate::cli::open_store(&config).await?;
+    store.migrate().await.context("migrating the database")?;
+    AppContext::new(config, store, Arc::new(SystemClock)).context("loading the shipped terms versions")
+}
+
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+async fn staff(context: &AppContext, email: &str) -> anyhow::Result<User> {
+    let email = EmailAddress::parse(email).with_context(|| format!("--as {email:?}"))?;
+    context.store.user_by_email(&email).await?.with_context(|| format!("--as: no user {email}"))
+}
+
+pub async fn import_legacy(config: Config, file: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let context = context(config).await?;
+    match legacy::import_legacy_agreements(&context, &text).await {
+        Ok(count) => {
+            say(format_args!("Imported {count} paper agreements from {}.", file.display()));
+            Ok(())
+        }
+        Err(legacy::ImportError::Rows(rows)) => {
+            for row in &rows {
+                say(format_args!("{}: {row}", file.display()));
+            }
+            bail!("{} has {} problem(s); nothing was imported", file.display(), rows.len())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn verify_audit(config: Config) -> anyhow::Result<()> {
+    let context = context(config).await?;
+    let checked = audit::verify_audit(&context).await?;
+    say(format_args!("Audit chains verified: {checked} entries, no tampering found."));
+    Ok(())
+}
+
+pub async fn issue_version_6(config: Config, acting_as: &str) -> anyhow::Result<()> {
+    let context = context(config).await?;
+    let staff = staff(&context, acting_as).await?;
+    let issued = lifecycle::issue_version_6_to_paper_agreements(&context, &staff).await?;
+    for agreement in &issued {
+        say(format_args!("Issued {} to {}", agreement.number, agreement.name));
+    }
+    say(format_args!("{} version-6 contracts issued.", issued.len()));
+    Ok(())
+}
+
+pub async fn preview_terms(config: Config, version: u32) -> anyhow::Result<()> {
+    let context = context(config).await?;
+    let preview = lifecycle::uplift_preview(&context, version).await?;
+    say(format_args!(
+        "Publishing version {version} would issue {} agreements, auto-accepting on {} unless paused:",
+        preview.organisations.len(),
+        preview.activates_on
+    ));
+    for (_, name) in &preview.organisations {
+        say(format_args!("  {name}"));
+    }
+    Ok(())
+}
+
+pub async fn publish_terms(config: Config, version: u32, acting_as: &str) -> anyhow::Result<()> {
+    let context = context(config).await?;
+    let staff = staff(&context, acting_as).await?;
+    if !staff.has_staff_role(onramp_domain::StaffRole::AgreementTeam) {
+        bail!("--as: {} is not in the agreement team", staff.email);
+    }
+    let report = lifecycle::publish_terms(&context, version, actor_of(&staff), 200, None).await?;
+    say(format_args!(
+        "Version {version} published: {} organisations uplifted, {} skipped.",
+        report.uplifted, report.skipped
+    ));
+    Ok(())
+}
+
+pub async fn advance_demo(config: Config, days: i64, hours: i64) -> anyhow::Result<()> {
+    if days < 0 || hours < 0 || days + hours == 0 {
+        bail!("give a positive --days or --hours: demo time only moves forward");
+    }
+    let store = crate::cli::open_store(&config).await?;
+    store.migrate().await.context("migrating the database")?;
+    let by = SignedDuration::from_hours(days.saturating_mul(24).saturating_add(hours));
+    let offset = store.advance_demo_clock(by).await?;
+    say(format_args!(
+        "Demo time is now {} hours ahead; a server started with `serve --demo` picks it up within seconds.",
+        offset.as_hours()
+    ));
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! What must hold when things go wrong or run concurrently: two workers racing over the same due timers,
+//! an uplift killed half-way, and an audit log edited behind Onramp's back. Each runs on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+#[macro_use]
+mod common;
+
+use common::{DAY, World};
+use onramp_domain::ApiProduct;
+use onramp_domain::agreement::{Actor, AgreementState, Origin};
+use onramp_service::lifecycle::{self, LifecycleServiceError};
+use onramp_service::{AppContext, audit, jobs};
+
+on_both_backends!(
+    ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once,
+    ca05_an_uplift_killed_half_way_finishes_on_restart_with_every_organisation_uplifted_once,
+    aud2_verify_audit_names_an_edited_entry,
+    aud2_verify_audit_names_a_deleted_entry,
+    aud2_verify_audit_names_a_reordered_entry,
+);
+
+const DEADLINES: usize = 1000;
+
+async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(world: World) {
+    // One organisation per agreement; a new contract each, so each has a 90-day deadline and four reminders.
+    let mut organisations = Vec::with_capacity(DEADLINES);
+    for i in 0..DEADLINES {
+        let organisation = world.organisation(&format!("Supplier {i:04}"), &format!("R{i:04}")).await;
+        lifecycle::create(
+            &world.context,
+            &world.staff,
+            organisation.id,
+            vec![ApiProduct::PdsFhir],
+            Origin::NewContract,
+        )
+        .await
+        .unwrap();
+        organisations.push(organisation);
+    }
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), (DEADLINES * 5) as i64);
+
+    // A second instance: its own connection pool on the same database, the same clock.
+    let second_store =
+        onramp_store::connect(world.database.url(), &world.context.config.connect_options()).await.unwrap();
+    let second = AppContext::new((*world.context.config).clone(), second_store, world.clock.clone()).unwrap();
+    world.jump(DAY * 91);
+    let now = world.now();
+    let (first_report, second_report) = tokio::join!(jobs::run_due(&world.context, now), jobs::run_due(&second, now));
+    let (first_report, second_report) = (first_report.unwrap(), second_report.unwrap());
+
+    assert_eq!(first_report.changed + second_report.changed, DEADLINES, "{first_report:?} {second_report:?}");
+    assert_eq!(first_report.failed + second_report.failed, 0);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "the queue drains");
+    let cancelled = world.notifications("cancelled").await.len();
+    assert_eq!(cancelled, DEADLINES, "one cancellation mail per agreement, never two");
+    let fired = world.context.store.audit_records().await.unwrap();
+    assert_eq!(
+        fired.iter().filter(|r| r.action == "review_deadline_fired" && r.entity == "agreement").count(),
+        DEADLINES
+    );
+    for organisation in organisations.iter().step_by(97) {
+        let agreements = world.context.store.agreements_of(organisation.id).await.unwrap();
+        assert_eq!(agreements[0].state, AgreementState::Cancelled);
+    }
+}
+
+async fn ca05_an_uplift_killed_half_way_finishes_on_restart_with_every_organisation_uplifted_once(world: World) {
+    let mut organisations = Vec::new();
+    for i in 0..10 {
+        let (organisation, _, _) = world.active_contract(&format!("Supplier {i}"), &format!("U{i:02}")).await;
+        organisations.push(organisation);
+    }
+    let actor = Actor::System { process: "test".into() };
+    let issued_before = world.notifications("issued").await.len();
+
+    let killed = lifecycle::publish_terms(&world.context, 7, actor.clone(), 3, Some(4)).await.unwrap_err();
+    assert!(matches!(killed, LifecycleServiceError::Interrupted { done: 4 }));
+    let drafts = |agreements: Vec<onramp_domain::agreement::Agreement>| {
+        agreements.into_iter().filter(|a| a.is_pending()).count()
+    };
+    let mut half = 0;
+    for organisation in &organisations {
+        let pending = drafts(world.context.store.agreements_of(organisation.id).await.unwrap());
+        assert!(pending <= 1, "never half-uplifted: a draft exists or it does not");
+        half += pending;
+    }
+    assert_eq!(half, 4, "the fifth organisation's transaction was rolled back");
+    assert_eq!(world.notifications("issued").await.len(), issued_before + 4, "no mail for the rolled-back one");
+
+    let report = lifecycle::publish_terms(&world.context, 7, actor, 3, None).await.unwrap();
+    assert_eq!(report.uplifted, 6, "the restart finishes only what was left");
+    for organisation in &organisations {
+        let agreements = world.context.store.agreements_of(organisation.id).await.unwrap();
+        let uplifts: Vec<_> = agreements.iter().filter(|a| a.terms_version == 7).collect();
+        assert_eq!(uplifts.len(), 1, "exactly one uplift per organisation");
+    }
+    assert_eq!(world.notifications("issued").await.len(), issued_before + 10, "no notification lost or doubled");
+    assert!(audit::verify_audit(&world.context).await.is_ok());
+}
+
+/// One organisation's chain with a few entries, checked clean before it is tampered with.
+async fn audited_world(world: &World) {
+    let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
+    let _ = (organisation, contact);
+    let entries = audit::verify_audit(&world.context).await.unwrap();
+    assert!(entries >= 5, "an untouched database verifies ({entries} entries)");
+}
+
+async fn aud2_verify_audit_names_an_edited_entry(world: World) {
+    audited_world(&world).await;
+    world.database.execute_raw("UPDATE audit_log SET after = '{}' WHERE seq = 3").await.unwrap();
+    let broken = audit::verify_audit(&world.context).await.unwrap_err().to_string();
+    assert!(broken.contains("entry 3 was edited"), "{broken}");
+}
+
+async fn aud2_verify_audit_names_a_deleted_entry(world: World) {
+    audited_world(&world).await;
+    world.database.execute_raw("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    let broken = audit::verify_audit(&world.context).await.unwrap_err().to_string();
+    assert!(broken.contains("entry 3 is out of sequence"), "{broken}");
+}
+
+async fn aud2_verify_audit_names_a_reordered_entry(world: World) {
+    audited_world(&world).await;
+    for swap in [
+        "UPDATE audit_log SET seq = -2 WHERE seq = 2",
+        "UPDATE audit_log SET seq = 2 WHERE seq = 3",
+        "UPDATE audit_log SET seq = 3 WHERE seq = -2",
+    ] {
+        world.database.execute_raw(swap).await.unwrap();
+    }
+    let broken = audit::verify_audit(&world.context).await.unwrap_err().to_string();
+    assert!(broken.contains("entry 2 does not follow the entry before it"), "{broken}");
+}
