@@ -159,3 +159,59 @@ async fn serve_demo_prints_where_to_open_it_answers_ready_and_stops_on_sigterm()
     let output = exit_within(child, Duration::from_secs(10));
     assert!(output.status.success(), "a SIGTERM is a clean stop");
 }
+
+fn run_ok(dir: &WorkDir, args: &[&str]) -> String {
+    let child = onramp(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let output = exit_within(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "onramp {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn ca12_aud2_import_then_verify_audit_and_name_a_tampered_entry() {
+    let dir = WorkDir::new();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/legacy-agreements.csv");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "ods_code,organisation_name\nX26,Acme\n").unwrap();
+    let child = onramp(&dir)
+        .args(["import", "legacy-agreements"])
+        .arg(&bad)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = exit_within(child, Duration::from_secs(60));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("line 1"), "bad rows are listed with line numbers");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was imported"));
+
+    let imported = run_ok(&dir, &["import", "legacy-agreements", sample]);
+    assert!(imported.contains("Imported 5 paper agreements"), "{imported}");
+    let verified = run_ok(&dir, &["verify-audit"]);
+    assert!(verified.contains("Audit chains verified: 5 entries"), "{verified}");
+
+    let url = onramp_store::DatabaseUrl::parse(&format!("sqlite:{}", dir.path().join("onramp.db").display())).unwrap();
+    let edited = onramp_store::testing::execute_raw(
+        &url,
+        "UPDATE audit_log SET actor = 'Mallory' WHERE seq = 1 AND entity_id = 'CNTR0000003'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(edited, 1);
+    let child = onramp(&dir).arg("verify-audit").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let output = exit_within(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("entry 1 was edited"), "{stderr}");
+}
+
+#[test]
+fn demo_time_only_moves_forward() {
+    let dir = WorkDir::new();
+    let moved = run_ok(&dir, &["demo", "advance", "--days", "30"]);
+    assert!(moved.contains("720 hours ahead"), "{moved}");
+    let child = onramp(&dir).args(["demo", "advance", "--days", "-1"]).stderr(Stdio::piped()).spawn().unwrap();
+    assert!(!exit_within(child, Duration::from_secs(30)).status.success());
+}

@@ -448,6 +448,13 @@ pub async fn uplift_preview(context: &AppContext, version: u32) -> Result<Uplift
         let batch = context.store.organisations_to_uplift(version, after, 500).await?;
         let Some(last) = batch.last().copied() else { break };
         for id in batch {
+            let leaving =
+                context.store.agreements_of(id).await?.iter().any(|a| {
+                    a.state == onramp_domain::agreement::AgreementState::Active && a.scheduled_end_date.is_some()
+                });
+            if leaving {
+                continue;
+            }
             if let Some(organisation) = context.store.organisation(id).await? {
                 organisations.push((id, organisation.details.name));
             }

@@ -23,11 +23,11 @@ on_both_backends!(
 const DEADLINES: usize = 1000;
 
 async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(world: World) {
-    // One organisation per agreement; a new contract each, so each has a 90-day deadline and four reminders.
+    // One organisation per agreement; an issued new contract each: a 90-day deadline and four reminders.
     let mut organisations = Vec::with_capacity(DEADLINES);
     for i in 0..DEADLINES {
         let organisation = world.organisation(&format!("Supplier {i:04}"), &format!("R{i:04}")).await;
-        lifecycle::create(
+        let created = lifecycle::create(
             &world.context,
             &world.staff,
             organisation.id,
@@ -36,6 +36,7 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
         )
         .await
         .unwrap();
+        lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap();
         organisations.push(organisation);
     }
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), (DEADLINES * 5) as i64);
@@ -51,6 +52,8 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
 
     assert_eq!(first_report.changed + second_report.changed, DEADLINES, "{first_report:?} {second_report:?}");
     assert_eq!(first_report.failed + second_report.failed, 0);
+    let moved_on = first_report.nothing_to_do + second_report.nothing_to_do;
+    assert_eq!(moved_on, DEADLINES * 4, "the overdue reminders found their review over and did nothing");
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "the queue drains");
     let cancelled = world.notifications("cancelled").await.len();
     assert_eq!(cancelled, DEADLINES, "one cancellation mail per agreement, never two");

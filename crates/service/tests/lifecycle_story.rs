@@ -30,6 +30,7 @@ on_both_backends!(
     ca10_overlap_two_terms_changes_in_a_row,
     ca10_overlap_termination_while_a_draft_is_pending,
     ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending,
+    ca10_overlap_a_terms_change_does_not_activate_while_a_termination_is_scheduled,
     ca11_reminders_are_sent_once_each_before_the_deadline,
     ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_issued,
 );
@@ -438,4 +439,30 @@ async fn ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_is
         assert!(agreement.case_number.is_some());
     }
     assert!(audit::verify_audit(&world.context).await.unwrap() > 10);
+}
+
+async fn ca10_overlap_a_terms_change_does_not_activate_while_a_termination_is_scheduled(world: World) {
+    let (leaving, _, active) = world.active_contract("Acme Health", "X26").await;
+    let (staying, _, _) = world.active_contract("Beacon Apps", "B01").await;
+    let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 40);
+    lifecycle::terminate(&world.context, &world.staff, leaving.id, end_date).await.unwrap();
+    let preview = lifecycle::uplift_preview(&world.context, 7).await.unwrap();
+    let names: Vec<_> = preview.organisations.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(names, ["Beacon Apps"], "an organisation being offboarded is not uplifted");
+    assert_eq!(world.publish(7).await.uplifted, 1);
+    assert!(world.context.store.agreements_of(leaving.id).await.unwrap().iter().all(|a| !a.is_pending()));
+
+    // A terms-change draft that existed before a termination was agreed never activates.
+    let draft =
+        world.context.store.agreements_of(staying.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    lifecycle::terminate(&world.context, &world.staff, staying.id, end_date).await.unwrap();
+    world.jump(DAY * 31);
+    let report = world.run_timers().await;
+    assert_eq!(report.changed, 0, "{report:?}");
+    assert!(report.nothing_to_do >= 1, "the auto-accept timer found the organisation leaving: {report:?}");
+    assert!(world.agreement(&draft).await.is_pending());
+    world.clock.set(onramp_domain::calendar::start_of(end_date));
+    world.run_timers().await;
+    assert_eq!(world.agreement(&draft).await.state, AgreementState::Cancelled);
+    assert_eq!(world.agreement(&active).await.state, AgreementState::Expired);
 }

@@ -83,19 +83,24 @@ impl TestDatabase {
     /// Runs raw SQL behind the repository's back, as an operator with a database shell could: for tests of
     /// what happens when stored data was tampered with.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        let statement = sqlx::AssertSqlSafe(sql.to_owned());
-        let result = match self.url.backend() {
-            Backend::Sqlite => {
-                let mut connection = sqlx::SqliteConnection::connect(self.url.expose()).await?;
-                sqlx::query(statement).execute(&mut connection).await?.rows_affected()
-            }
-            Backend::Postgres => {
-                let mut connection = PgConnection::connect(self.url.expose()).await?;
-                sqlx::query(statement).execute(&mut connection).await?.rows_affected()
-            }
-        };
-        Ok(result)
+        execute_raw(&self.url, sql).await
     }
+}
+
+/// Runs raw SQL against the database at `url` (see [`TestDatabase::execute_raw`]).
+pub async fn execute_raw(url: &DatabaseUrl, sql: &str) -> Result<u64, sqlx::Error> {
+    let statement = sqlx::AssertSqlSafe(sql.to_owned());
+    let result = match url.backend() {
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(url.expose()).await?;
+            sqlx::query(statement).execute(&mut connection).await?.rows_affected()
+        }
+        Backend::Postgres => {
+            let mut connection = PgConnection::connect(url.expose()).await?;
+            sqlx::query(statement).execute(&mut connection).await?.rows_affected()
+        }
+    };
+    Ok(result)
 }
 
 /// `server_url` with its database name replaced by `database`.

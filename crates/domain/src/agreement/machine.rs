@@ -388,7 +388,10 @@ fn cancel_draft(
     if let Some(case) = draft.case_number {
         decision.effect(Effect::CloseCase { case });
     }
-    decision.effect(Effect::Notify { agreement: draft.id, kind: NotificationKind::Cancelled });
+    // A draft the connecting party never saw (Awaiting Review) is cancelled without telling them.
+    if draft.substate == Some(Substate::UnderReview) {
+        decision.effect(Effect::Notify { agreement: draft.id, kind: NotificationKind::Cancelled });
+    }
 }
 
 fn timer_of(agreement: &Agreement) -> TimerKind {
@@ -826,13 +829,20 @@ fn timer_fired(
             if let Some(case) = agreement.case_number {
                 decision.effect(Effect::CloseCase { case });
             }
-            decision.effect(Effect::Notify { agreement: id, kind: NotificationKind::Cancelled });
+            if agreement.substate == Some(Substate::UnderReview) {
+                decision.effect(Effect::Notify { agreement: id, kind: NotificationKind::Cancelled });
+            }
             Ok(decision)
         }
         TimerKind::AutoAccept => {
             let due = matches!(agreement.review_timer, Some(ReviewTimer::Running { deadline }) if now >= deadline);
             if !agreement.is_pending() || agreement.substate != Some(Substate::UnderReview) || !due {
                 return moved_on("the agreement is not a running, overdue terms change");
+            }
+            if chain.active.as_ref().is_some_and(|a| a.scheduled_end_date.is_some()) {
+                // CA-10: an organisation being offboarded takes no new agreement; the draft is cancelled on
+                // the end date with the rest.
+                return moved_on("the organisation is being offboarded");
             }
             let mut decision = Decision::default();
             ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, now, actor, None));
