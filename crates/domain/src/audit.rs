@@ -6,6 +6,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::terms::lower_hex;
 use uuid::Uuid;
 
 /// The chain of actions that belong to no organisation (publishing terms, for example).
@@ -54,16 +56,7 @@ pub fn entry_hash(record: &AuditRecord) -> String {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }
-    hex(&hasher.finalize())
-}
-
-/// Lower-case hex of the SHA-256 of `bytes` (TC-3 stores accepted terms this way too).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    lower_hex(&hasher.finalize())
 }
 
 /// Where a chain stops being trustworthy.
@@ -150,10 +143,5 @@ mod tests {
         let mut reordered = chain(5);
         reordered.swap(1, 3);
         assert_eq!(verify(&reordered).map_err(|b| b.seq), Err(4));
-    }
-
-    #[test]
-    fn sha256_matches_the_standard_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -392,9 +392,13 @@ fn clause_title(clause: &Clause) -> String {
 
 /// The lower-case hexadecimal SHA-256 of the UTF-8 bytes of `text` (TC-3).
 pub fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for byte in digest.iter() {
+    lower_hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn lower_hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
         hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
     }
