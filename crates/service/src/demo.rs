@@ -5,7 +5,14 @@ use onramp_domain::{
     EmailAddress, Membership, NewOrganisation, NewUser, OrganisationInput, Password, PersonName, StaffRole, TeamRole,
 };
 
-use crate::{AppContext, password};
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use onramp_domain::ApiProduct;
+use onramp_domain::agreement::Origin;
+
+use crate::clock::ManualClock;
+use crate::{AppContext, jobs, lifecycle, password};
 
 /// The password of every demo account; printed at start-up.
 pub const DEMO_PASSWORD: &str = "onramp-demo-password";
@@ -160,6 +167,8 @@ pub enum DemoError {
     Password(#[from] password::PasswordHashError),
     #[error("demo data is invalid: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Lifecycle(#[from] lifecycle::LifecycleServiceError),
 }
 
 /// Loads the demo data into `context.store` unless it is there already, and returns the sign-ins to print.
@@ -210,6 +219,91 @@ pub async fn seed(context: &AppContext) -> Result<Vec<DemoSignIn>, DemoError> {
         }
         sign_ins.push(DemoSignIn { email: email.to_string(), description: demo.description.into() });
     }
+    seed_agreements(context).await?;
     tracing::info!(organisations = ORGANISATIONS.len(), users = USERS.len(), "demo data in place");
     Ok(sign_ins)
+}
+
+/// Agreements in every state, made by replaying their history on a clock that starts 120 days ago and then
+/// letting the timers that came due since fire. Skipped when any agreement exists already.
+async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
+    if !context.store.all_agreements().await?.is_empty() {
+        return Ok(());
+    }
+    let now = context.clock.now();
+    let past = Arc::new(ManualClock::new(now - SignedDuration::from_hours(24 * 120)));
+    let history = AppContext { clock: past.clone(), ..context.clone() };
+    let user = |email: &str| {
+        let email = EmailAddress::parse(email);
+        let store = Arc::clone(&context.store);
+        async move {
+            let email = email.map_err(|e| DemoError::Invalid(e.to_string()))?;
+            store.user_by_email(&email).await?.ok_or_else(|| DemoError::Invalid(format!("no demo user {email}")))
+        }
+    };
+    let organisation = |ods: &str| {
+        let ods = onramp_domain::OdsCode::parse(ods);
+        let store = Arc::clone(&context.store);
+        async move {
+            let ods = ods.map_err(|e| DemoError::Invalid(e.to_string()))?;
+            store
+                .organisation_by_ods_code(&ods)
+                .await?
+                .ok_or_else(|| DemoError::Invalid(format!("no demo organisation {ods}")))
+        }
+    };
+    let team = user("agreements@onramp.example").await?;
+    let (acme, beacon, northfield, riverside, helvetia) = (
+        organisation("8JK45").await?,
+        organisation("B3C01").await?,
+        organisation("RNF").await?,
+        organisation("QRV").await?,
+        organisation("XCH01").await?,
+    );
+
+    // 120 days ago: Acme accepts its first contract; Helvetia is issued one it will never accept.
+    let first = lifecycle::create(&history, &team, acme.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await?;
+    lifecycle::issue(&history, &team, first.id).await?;
+    lifecycle::accept(&history, &user("owner@acme-health.example").await?, first.id).await?;
+    let unanswered =
+        lifecycle::create(&history, &team, helvetia.id, vec![ApiProduct::NhsLogin], Origin::NewContract).await?;
+    lifecycle::issue(&history, &team, unanswered.id).await?;
+
+    // 100 days ago: Acme adds NHS login; its first contract expires.
+    past.advance(SignedDuration::from_hours(24 * 20));
+    let second = lifecycle::create(
+        &history,
+        &team,
+        acme.id,
+        vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin],
+        Origin::NewContract,
+    )
+    .await?;
+    lifecycle::issue(&history, &team, second.id).await?;
+    lifecycle::accept(&history, &user("owner@acme-health.example").await?, second.id).await?;
+
+    // Today: Beacon has a contract to accept, Riverside's is being prepared, Northfield's paper agreement
+    // gets its version-6 successor.
+    past.set(now);
+    let waiting =
+        lifecycle::create(&history, &team, beacon.id, vec![ApiProduct::GpConnect], Origin::NewContract).await?;
+    lifecycle::issue(&history, &team, waiting.id).await?;
+    lifecycle::create(&history, &team, riverside.id, vec![ApiProduct::EReferral], Origin::NewContract).await?;
+    let signed_on = jiff::civil::date(2022, 3, 14);
+    lifecycle::import_paper(
+        &history,
+        northfield.id,
+        vec![ApiProduct::EReferral],
+        signed_on,
+        "Nadia North".into(),
+        "demo",
+    )
+    .await?;
+    let successor =
+        lifecycle::create(&history, &team, northfield.id, vec![ApiProduct::EReferral], Origin::LegacyUplift).await?;
+    lifecycle::issue(&history, &team, successor.id).await?;
+
+    // Helvetia's 90 days ran out 30 days ago: its timer fires now, as the worker would have.
+    jobs::run_due(context, now).await?;
+    Ok(())
 }

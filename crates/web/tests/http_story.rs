@@ -92,6 +92,19 @@ async fn demo_data_story(app: TestApp) {
     assert_eq!(first, second);
     assert_eq!(app.context.store.organisations().await.unwrap(), organisations);
 
+    let agreements = app.context.store.all_agreements().await.unwrap();
+    let states: std::collections::HashSet<_> = agreements.iter().map(|a| (a.state, a.substate)).collect();
+    use onramp_domain::agreement::{AgreementState as S, Substate};
+    for state in [
+        (S::Active, None),
+        (S::Expired, None),
+        (S::Cancelled, None),
+        (S::Draft, Some(Substate::UnderReview)),
+        (S::Draft, Some(Substate::AwaitingReview)),
+    ] {
+        assert!(states.contains(&state), "the demo has an agreement in state {state:?}");
+    }
+    assert_eq!(agreements.len(), 7, "seeding twice adds no agreement");
     let kinds: std::collections::HashSet<_> = organisations.iter().map(|o| o.details.kind).collect();
     assert_eq!(kinds.len(), 4, "every kind of organisation is in the demo");
     let page = reqwest::get(&app.address).await.unwrap().text().await.unwrap();
