@@ -48,3 +48,14 @@ pub async fn run_due(context: &AppContext, now: Timestamp) -> Result<RunReport, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_from_thirty_seconds_to_an_hour() {
+        let delays: Vec<i64> = [1, 2, 3, 4, 8, 50].into_iter().map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 3600, 3600]);
+    }
+}

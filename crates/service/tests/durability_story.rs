@@ -15,6 +15,7 @@ use onramp_service::{AppContext, audit, jobs};
 on_both_backends!(
     ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once,
     ca05_an_uplift_killed_half_way_finishes_on_restart_with_every_organisation_uplifted_once,
+    ca_numbers_are_gapless_and_unique_under_concurrent_creation,
     aud2_verify_audit_names_an_edited_entry,
     aud2_verify_audit_names_a_deleted_entry,
     aud2_verify_audit_names_a_reordered_entry,
@@ -135,4 +136,29 @@ async fn aud2_verify_audit_names_a_reordered_entry(world: World) {
     }
     let broken = audit::verify_audit(&world.context).await.unwrap_err().to_string();
     assert!(broken.contains("entry 2 does not follow the entry before it"), "{broken}");
+}
+
+async fn ca_numbers_are_gapless_and_unique_under_concurrent_creation(world: World) {
+    let mut organisations = Vec::new();
+    for i in 0..20 {
+        organisations.push(world.organisation(&format!("Supplier {i}"), &format!("N{i:02}")).await);
+    }
+    let mut creations = tokio::task::JoinSet::new();
+    for organisation in organisations {
+        let (context, staff) = (world.context.clone(), world.staff.clone());
+        creations.spawn(async move {
+            lifecycle::create(&context, &staff, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await
+        });
+    }
+    let mut numbers = Vec::new();
+    let mut case_numbers = Vec::new();
+    while let Some(created) = creations.join_next().await {
+        let created = created.unwrap().unwrap();
+        numbers.push(created.number.sequence());
+        case_numbers.push(created.case_number.unwrap().sequence());
+    }
+    numbers.sort_unstable();
+    case_numbers.sort_unstable();
+    assert_eq!(numbers, (1..=20).collect::<Vec<i64>>(), "CNTR numbers in order, no gap, no duplicate");
+    assert_eq!(case_numbers, (1..=20).collect::<Vec<i64>>(), "CS numbers likewise");
 }

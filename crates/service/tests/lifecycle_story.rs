@@ -11,10 +11,10 @@ use jiff::SignedDuration;
 use onramp_domain::agreement::{
     AUTO_ACCEPTED_BY, Actor, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer, SignatureType, Substate,
 };
-use onramp_domain::case::CaseState;
+use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::{ApiProduct, TeamRole};
 use onramp_service::lifecycle;
-use onramp_service::{audit, legacy};
+use onramp_service::{audit, cases, legacy};
 
 on_both_backends!(
     ca01_states_move_only_by_the_rules_and_every_change_is_audited,
@@ -31,6 +31,7 @@ on_both_backends!(
     ca10_overlap_termination_while_a_draft_is_pending,
     ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending,
     ca10_overlap_a_terms_change_does_not_activate_while_a_termination_is_scheduled,
+    case1_case2_comments_internal_notes_and_the_watch_list,
     ca11_reminders_are_sent_once_each_before_the_deadline,
     ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_issued,
 );
@@ -465,4 +466,43 @@ async fn ca10_overlap_a_terms_change_does_not_activate_while_a_termination_is_sc
     world.run_timers().await;
     assert_eq!(world.agreement(&draft).await.state, AgreementState::Cancelled);
     assert_eq!(world.agreement(&active).await.state, AgreementState::Expired);
+}
+
+async fn case1_case2_comments_internal_notes_and_the_watch_list(world: World) {
+    let (organisation, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    let number = issued.case_number.unwrap();
+    let (outsider_org, _, _) = world.issued_contract("Beacon Apps", "B01").await;
+    let outsider = world.member(&outsider_org, "Oscar Outsider", TeamRole::Admin, false).await;
+    let _ = organisation;
+
+    cases::watch(&world.context, &contact, number, "Legal@Acme.example").await.unwrap();
+    let asked =
+        cases::comment(&world.context, &contact, number, "Is clause 5 negotiable?", Visibility::Public).await.unwrap();
+    assert_eq!(asked.watchers, ["legal@acme.example"]);
+    let to_desk = world.notifications("case_activity").await;
+    assert_eq!(to_desk[0].recipients, ["legal@acme.example", "support.digitalservices@onramp.example"]);
+
+    cases::comment(&world.context, &world.staff, number, "Check with legal first.", Visibility::Internal)
+        .await
+        .unwrap();
+    cases::comment(&world.context, &world.staff, number, "Clause 5 is standard for everyone.", Visibility::Public)
+        .await
+        .unwrap();
+    let to_party = world.notifications("case_activity").await;
+    assert_eq!(to_party.len(), 2, "an internal note notifies nobody");
+    assert!(to_party[1].recipients.contains(&contact.email.to_string()));
+    assert!(to_party[1].recipients.contains(&"legal@acme.example".to_owned()));
+
+    let seen_by_party = cases::case_for(&world.context, &contact, number).await.unwrap();
+    assert!(seen_by_party.activity.iter().all(|a| a.visibility == Visibility::Public), "internal notes stay internal");
+    let seen_by_staff = cases::case_for(&world.context, &world.staff, number).await.unwrap();
+    assert_eq!(seen_by_staff.activity.len(), seen_by_party.activity.len() + 1);
+
+    let refused = cases::comment(&world.context, &contact, number, "sneaky", Visibility::Internal).await.unwrap_err();
+    assert!(matches!(refused, cases::CaseError::InternalNoteByParty));
+    let hidden = cases::case_for(&world.context, &outsider, number).await.unwrap_err();
+    assert!(matches!(hidden, cases::CaseError::NotFound), "another organisation's case does not exist for them");
+    let empty = cases::comment(&world.context, &contact, number, "   ", Visibility::Public).await.unwrap_err();
+    assert!(matches!(empty, cases::CaseError::Empty));
+    assert!(audit::verify_audit(&world.context).await.is_ok());
 }

@@ -118,6 +118,9 @@ pub trait UnitOfWork: Send {
         at: Timestamp,
     ) -> Result<(), StoreError>;
     async fn set_case_state(&mut self, case: CaseNumber, state: CaseState, at: Timestamp) -> Result<(), StoreError>;
+    /// Adds an address to the case's watch list (CASE-1); adding it twice changes nothing.
+    async fn watch_case(&mut self, case: CaseNumber, email: &str) -> Result<(), StoreError>;
+    async fn case_watchers(&mut self, case: CaseNumber) -> Result<Vec<String>, StoreError>;
     async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError>;
     async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -754,6 +754,25 @@ impl UnitOfWork for Work {
         Ok(())
     }
 
+    async fn watch_case(&mut self, case: CaseNumber, email: &str) -> Result<(), StoreError> {
+        let case_id = self.case_id(case).await?;
+        sqlx::query("INSERT INTO case_watchers (case_id, email) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(case_id)
+            .bind(email)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn case_watchers(&mut self, case: CaseNumber) -> Result<Vec<String>, StoreError> {
+        let case_id = self.case_id(case).await?;
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT email FROM case_watchers WHERE case_id = $1 ORDER BY email")
+            .bind(case_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|(email,)| email).collect())
+    }
+
     async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO outbox (id, kind, agreement_id, organisation_id, recipients, payload, created_at, next_attempt_at) \

@@ -1,0 +1,129 @@
+//! Case conversations (CASE-1, CASE-2): comments from both sides, internal notes only staff see, and a watch
+//! list of extra addresses. New activity notifies the other side and the watch list, in the same transaction.
+
+use onramp_domain::case::{Case, CaseState, Visibility};
+use onramp_domain::{CaseNumber, EmailAddress, User};
+use onramp_store::{AuditEntry, NewNotification, StoreError};
+use serde_json::json;
+
+use crate::AppContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("case not found")]
+    NotFound,
+    #[error("only provider staff may add internal notes")]
+    InternalNoteByParty,
+    #[error("write a message")]
+    Empty,
+    #[error("the message must be 10,000 characters or fewer")]
+    TooLong,
+    #[error("watch list: {0}")]
+    Email(#[from] onramp_domain::identifiers::EmailAddressError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Loads a case the user may see: staff see every case; a connecting party user only their organisation's
+/// (anyone else gets `NotFound`, so a case's existence is not revealed), and never internal notes.
+pub async fn case_for(context: &AppContext, user: &User, number: CaseNumber) -> Result<Case, CaseError> {
+    let mut case = context.store.case(number).await?.ok_or(CaseError::NotFound)?;
+    if user.is_staff() {
+        return Ok(case);
+    }
+    if user.membership.as_ref().map(|m| m.organisation_id) != Some(case.organisation_id) {
+        return Err(CaseError::NotFound);
+    }
+    case.activity.retain(|activity| activity.visibility == Visibility::Public);
+    Ok(case)
+}
+
+/// Adds a comment (or, for staff, an internal note) and notifies the other side and the watch list.
+pub async fn comment(
+    context: &AppContext,
+    user: &User,
+    number: CaseNumber,
+    body: &str,
+    visibility: Visibility,
+) -> Result<Case, CaseError> {
+    let case = case_for(context, user, number).await?;
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(CaseError::Empty);
+    }
+    if body.chars().count() > 10_000 {
+        return Err(CaseError::TooLong);
+    }
+    let staff = user.is_staff();
+    if visibility == Visibility::Internal && !staff {
+        return Err(CaseError::InternalNoteByParty);
+    }
+    let now = context.clock.now();
+    let mut work = context.store.begin(case.organisation_id).await?;
+    work.add_case_activity(number, user.full_name.as_str(), visibility, body, now).await?;
+    // A reply from the connecting party reopens a case that was waiting for them.
+    if !staff && case.state == CaseState::AwaitingInfo {
+        work.set_case_state(number, CaseState::Open, now).await?;
+    }
+    work.append_audit(
+        &AuditEntry {
+            actor: format!("{} <{}>", user.full_name, user.id),
+            action: format!("case_{}", visibility.as_str()),
+            entity: "case".into(),
+            entity_id: number.to_string(),
+            before: None,
+            after: Some(json!({ "visibility": visibility.as_str(), "body": body }).to_string()),
+        },
+        now,
+    )
+    .await?;
+    if visibility == Visibility::Public {
+        let mut recipients = work.case_watchers(number).await?;
+        if staff {
+            let members = work.members().await?;
+            recipients.extend(
+                members
+                    .iter()
+                    .filter(|u| u.membership.as_ref().is_some_and(|m| m.onboarding_contact))
+                    .map(|u| u.email.to_string()),
+            );
+            recipients.push(work.organisation().details.delivery_notice_mailbox.to_string());
+        } else {
+            recipients.push(context.config.provider.service_desk_email.to_string());
+        }
+        recipients.sort();
+        recipients.dedup();
+        let payload = json!({ "case": number.to_string(), "author": user.full_name.as_str(), "body": body });
+        let notification = NewNotification {
+            kind: "case_activity".into(),
+            agreement_id: Some(case.agreement_id),
+            recipients,
+            payload: payload.to_string(),
+        };
+        work.enqueue_notification(&notification, now).await?;
+    }
+    work.commit().await?;
+    case_for(context, user, number).await
+}
+
+/// Adds an extra address to the case's watch list.
+pub async fn watch(context: &AppContext, user: &User, number: CaseNumber, email: &str) -> Result<Case, CaseError> {
+    let case = case_for(context, user, number).await?;
+    let email = EmailAddress::parse(email)?;
+    let mut work = context.store.begin(case.organisation_id).await?;
+    work.watch_case(number, email.as_str()).await?;
+    work.append_audit(
+        &AuditEntry {
+            actor: format!("{} <{}>", user.full_name, user.id),
+            action: "case_watch".into(),
+            entity: "case".into(),
+            entity_id: number.to_string(),
+            before: None,
+            after: Some(json!({ "watcher": email.as_str() }).to_string()),
+        },
+        context.clock.now(),
+    )
+    .await?;
+    work.commit().await?;
+    case_for(context, user, number).await
+}
