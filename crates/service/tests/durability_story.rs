@@ -28,15 +28,7 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
     let mut organisations = Vec::with_capacity(DEADLINES);
     for i in 0..DEADLINES {
         let organisation = world.organisation(&format!("Supplier {i:04}"), &format!("R{i:04}")).await;
-        let created = lifecycle::create(
-            &world.context,
-            &world.staff,
-            organisation.id,
-            vec![ApiProduct::PdsFhir],
-            Origin::NewContract,
-        )
-        .await
-        .unwrap();
+        let created = world.new_contract(&organisation, vec![ApiProduct::PdsFhir]).await;
         lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap();
         organisations.push(organisation);
     }

@@ -38,15 +38,7 @@ on_both_backends!(
 
 async fn ca01_states_move_only_by_the_rules_and_every_change_is_audited(world: World) {
     let organisation = world.organisation("Acme Health", "X26").await;
-    let created = lifecycle::create(
-        &world.context,
-        &world.staff,
-        organisation.id,
-        vec![ApiProduct::PdsFhir],
-        Origin::NewContract,
-    )
-    .await
-    .unwrap();
+    let created = world.new_contract(&organisation, vec![ApiProduct::PdsFhir]).await;
     assert_eq!((created.state, created.substate), (AgreementState::Draft, Some(Substate::AwaitingReview)));
     assert_eq!(created.number.to_string(), "CNTR0000001");
     assert_eq!(created.name, "X26 - Acme Health");
@@ -83,15 +75,7 @@ async fn ca03_acceptance_activates_resolves_the_case_and_expires_the_previous_ag
     let (organisation, contact, first) = world.active_contract("Acme Health", "X26").await;
     let viewer = world.member(&organisation, "Vic Viewer", TeamRole::Viewer, false).await;
     world.jump(DAY * 3);
-    let second = lifecycle::create(
-        &world.context,
-        &world.staff,
-        organisation.id,
-        vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin],
-        Origin::NewContract,
-    )
-    .await
-    .unwrap();
+    let second = world.new_contract(&organisation, vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin]).await;
     lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
 
     let refused = lifecycle::accept(&world.context, &viewer, second.id).await.unwrap_err();
@@ -273,15 +257,7 @@ async fn ca09_original_version_and_superseded_contract_form_the_chain(world: Wor
 
 async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: World) {
     let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
-    let second = lifecycle::create(
-        &world.context,
-        &world.staff,
-        organisation.id,
-        vec![ApiProduct::NhsLogin],
-        Origin::NewContract,
-    )
-    .await
-    .unwrap();
+    let second = world.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
     let second = lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
     assert_eq!(second.terms_version, 6);
     world.jump(DAY * 10);
@@ -342,15 +318,7 @@ async fn ca10_overlap_two_terms_changes_in_a_row(world: World) {
 
 async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
     let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
-    let draft = lifecycle::create(
-        &world.context,
-        &world.staff,
-        organisation.id,
-        vec![ApiProduct::NhsLogin],
-        Origin::NewContract,
-    )
-    .await
-    .unwrap();
+    let draft = world.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
     lifecycle::issue(&world.context, &world.staff, draft.id).await.unwrap();
     let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 5);
     lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
@@ -387,15 +355,7 @@ async fn ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending(world: 
     .unwrap();
     world.publish(6).await;
     let auto = world.context.store.agreements_of(paper.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
-    let replacement = lifecycle::create(
-        &world.context,
-        &world.staff,
-        paper.id,
-        vec![ApiProduct::PdsFhir, ApiProduct::GpConnect],
-        Origin::NewContract,
-    )
-    .await
-    .unwrap();
+    let replacement = world.new_contract(&paper, vec![ApiProduct::PdsFhir, ApiProduct::GpConnect]).await;
     let replaced = world.agreement(&auto).await;
     assert_eq!(replaced.state, AgreementState::Cancelled);
     assert_eq!(replaced.closing_reason, Some(format!("Replaced by {}", replacement.number)));

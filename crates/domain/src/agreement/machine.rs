@@ -361,6 +361,13 @@ fn reminder_kinds(rules: &Rules) -> Vec<TimerKind> {
     rules.reminder_days.iter().map(|&days_before| TimerKind::Reminder { days_before }).collect()
 }
 
+/// The auto-accept timer and its reminders: what pausing, resuming or resetting replaces.
+fn auto_accept_timers(rules: &Rules) -> Vec<TimerKind> {
+    let mut kinds = vec![TimerKind::AutoAccept];
+    kinds.extend(reminder_kinds(rules));
+    kinds
+}
+
 fn all_timers(rules: &Rules) -> Vec<TimerKind> {
     let mut kinds = vec![TimerKind::ReviewDeadline, TimerKind::AutoAccept, TimerKind::Termination];
     kinds.extend(reminder_kinds(rules));
@@ -616,9 +623,7 @@ fn pause(
     after.review_deadline = None;
     let mut decision = Decision::default();
     decision.change(Some(draft), after);
-    let mut kinds = vec![TimerKind::AutoAccept];
-    kinds.extend(reminder_kinds(rules));
-    decision.effect(Effect::CancelTimers { agreement: id, kinds });
+    decision.effect(Effect::CancelTimers { agreement: id, kinds: auto_accept_timers(rules) });
     ledger(
         &mut decision,
         id,
@@ -653,9 +658,7 @@ fn restart(
     let sent = after.reminders_sent.clone();
     let mut decision = Decision::default();
     decision.change(Some(draft), after);
-    let mut kinds = vec![TimerKind::AutoAccept];
-    kinds.extend(reminder_kinds(rules));
-    decision.effect(Effect::CancelTimers { agreement: draft.id, kinds });
+    decision.effect(Effect::CancelTimers { agreement: draft.id, kinds: auto_accept_timers(rules) });
     schedule_review(&mut decision, draft.id, TimerKind::AutoAccept, deadline, now, rules, &sent);
     ledger(&mut decision, draft.id, entry(event, TimerKind::AutoAccept, now, actor, Some(deadline)));
     decision
@@ -738,9 +741,7 @@ fn uplift(
                 _ => {
                     rebased.review_timer = Some(ReviewTimer::Running { deadline });
                     rebased.review_deadline = Some(deadline);
-                    let mut kinds = vec![TimerKind::AutoAccept];
-                    kinds.extend(reminder_kinds(rules));
-                    decision.effect(Effect::CancelTimers { agreement: draft.id, kinds });
+                    decision.effect(Effect::CancelTimers { agreement: draft.id, kinds: auto_accept_timers(rules) });
                     schedule_review(&mut decision, draft.id, TimerKind::AutoAccept, deadline, now, rules, &[]);
                     ledger(
                         &mut decision,

@@ -93,6 +93,11 @@ impl World {
         self.context.store.user(user.id).await.unwrap().unwrap()
     }
 
+    /// A new contract (Awaiting Review) for `organisation`, made by the agreement team.
+    pub async fn new_contract(&self, organisation: &Organisation, products: Vec<ApiProduct>) -> Agreement {
+        lifecycle::create(&self.context, &self.staff, organisation.id, products, Origin::NewContract).await.unwrap()
+    }
+
     /// An organisation with an onboarding contact and an issued new contract.
     pub async fn issued_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
         let organisation = self.organisation(name, ods).await;
