@@ -6,7 +6,20 @@
 //! agreement, timers kept per (agreement, timer kind) with `Schedule` overwriting and `CancelTimers` removing,
 //! agreement numbers allocated in order. After a clock jump the due timers fire as the worker fires them:
 //! claimed in a batch in order of their instant, each decided at the jump's target time, and removed afterwards
-//! if it was not rescheduled meanwhile. The invariants are checked after every step.
+//! if it was not rescheduled meanwhile; a jump without the worker leaves them for later, as a lagging worker would.
+//!
+//! Checked after every step (the numbers appear in the code):
+//! 1. at most one Active and one Draft agreement per organisation (CA-10);
+//! 2. an Active agreement's content never changes while it stays Active (CA-10);
+//! 3. each deadline acts exactly once: a deciding timer (review deadline, auto-accept, termination) acts at most
+//!    once per agreement, timers pend only for live agreements, every live deadline has its timer, and once the
+//!    worker has run no deadline that passed is left undone (CA-4, CA-7, CA-8, CA-10);
+//! 4. the chain: `superseded` points to an earlier agreement of the same organisation, and `original_version` is
+//!    the nearest Accepted via Portal ancestor for Auto Accepted agreements and none otherwise (CA-9);
+//! 5. every change of an existing agreement is made from what is stored and increments its version by one.
+//!
+//! Commands also have their postconditions checked (who may accept, acceptance before the deadline, pause and
+//! resume keep the time left exactly, the overlap rules of an uplift), and a refused command must change nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test: helpers fail loudly")]
 
@@ -16,8 +29,8 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::machine::{NewAgreement, PaperAgreement};
 use onramp_domain::agreement::{
-    Actor, Agreement, AgreementContent, AgreementId, AgreementState, Chain, Command, Contact, Decision, Effect,
-    OrganisationSnapshot, Origin, ReviewTimer, Rules, SignatureType, Substate, TimerKind, decide,
+    AUTO_ACCEPTED_BY, Actor, Agreement, AgreementContent, AgreementId, AgreementState, Chain, Command, Contact,
+    Decision, Effect, OrganisationSnapshot, Origin, ReviewTimer, Rules, SignatureType, Substate, TimerKind, decide,
 };
 use onramp_domain::calendar::{add_days, date_of};
 use onramp_domain::{AgreementNumber, ApiProduct, CaseNumber, OrganisationId, OrganisationKind, UserId};
@@ -99,8 +112,11 @@ enum Step {
         org: usize,
         days_ahead: i64,
     },
+    /// The clock moves on; with `worker` the timers due by then fire, without it they wait for a later jump (a
+    /// worker that lags, so commands can arrive after a deadline and before its timer).
     Jump {
         by: SignedDuration,
+        worker: bool,
     },
 }
 
@@ -119,12 +135,13 @@ struct Scenario {
     steps: Vec<Step>,
 }
 
+/// API products for a new contract; now and then none, which is refused.
 fn products() -> impl Strategy<Value = Vec<ApiProduct>> {
-    proptest::sample::subsequence(ApiProduct::ALL.to_vec(), 0..=3)
+    prop_oneof![1 => Just(Vec::new()), 9 => proptest::sample::subsequence(ApiProduct::ALL.to_vec(), 1..=3)]
 }
 
 fn target() -> impl Strategy<Value = Target> {
-    prop_oneof![4 => Just(Target::Draft), 1 => Just(Target::Active), 1 => any::<Index>().prop_map(Target::Any)]
+    prop_oneof![8 => Just(Target::Draft), 1 => Just(Target::Active), 1 => any::<Index>().prop_map(Target::Any)]
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -140,21 +157,27 @@ fn jump() -> impl Strategy<Value = SignedDuration> {
     ]
 }
 
+/// An organisation; the first one gets most commands, so that one chain sees long runs of them (a pause and its
+/// resume, an issue and its acceptance) while the others still interleave.
+fn org() -> impl Strategy<Value = usize> + Clone {
+    prop_oneof![4 => Just(0_usize), 2 => Just(1_usize), 1 => Just(2_usize)]
+}
+
 fn step() -> impl Strategy<Value = Step> {
-    let org = 0..ORGANISATIONS;
+    let org = org();
     prop_oneof![
         3 => (org.clone(), products(), proptest::bool::weighted(0.2))
             .prop_map(|(org, products, legacy)| Step::Create { org, products, legacy }),
         3 => (org.clone(), target()).prop_map(|(org, target)| Step::Issue { org, target }),
-        3 => (org.clone(), target(), who()).prop_map(|(org, target, who)| Step::Accept { org, target, who }),
+        4 => (org.clone(), target(), who()).prop_map(|(org, target, who)| Step::Accept { org, target, who }),
         1 => (org.clone(), target(), who(), proptest::bool::weighted(0.1))
             .prop_map(|(org, target, who, blank)| Step::RaiseQuery { org, target, who, blank }),
         2 => (org.clone(), target()).prop_map(|(org, target)| Step::Pause { org, target }),
-        2 => (org.clone(), target()).prop_map(|(org, target)| Step::Resume { org, target }),
+        3 => (org.clone(), target()).prop_map(|(org, target)| Step::Resume { org, target }),
         1 => (org.clone(), target()).prop_map(|(org, target)| Step::Reset { org, target }),
         2 => (0_u32..=2, prop_oneof![Just(0b111_u8), 0_u8..8]).prop_map(|(bump, orgs)| Step::Publish { bump, orgs }),
-        1 => (org, -2_i64..=12).prop_map(|(org, days_ahead)| Step::Terminate { org, days_ahead }),
-        8 => jump().prop_map(|by| Step::Jump { by }),
+        1 => (org, -2_i64..=35).prop_map(|(org, days_ahead)| Step::Terminate { org, days_ahead }),
+        8 => (jump(), proptest::bool::weighted(0.7)).prop_map(|(by, worker)| Step::Jump { by, worker }),
     ]
 }
 
@@ -167,7 +190,7 @@ fn paper() -> impl Strategy<Value = Option<Paper>> {
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
-    (0_i64..1440, proptest::collection::vec(paper(), ORGANISATIONS), proptest::collection::vec(step(), 1..=150))
+    (0_i64..1440, proptest::collection::vec(paper(), ORGANISATIONS), proptest::collection::vec(step(), 1..=60))
         .prop_map(|(start_offset_minutes, papers, steps)| Scenario { start_offset_minutes, papers, steps })
 }
 
@@ -338,12 +361,17 @@ impl World {
     fn execute(&mut self, org: usize, command: Command, allocates: bool) -> Result<Outcome, String> {
         let chain = self.chain(org)?;
         let before = self.clone();
-        match decide(&chain, command.clone(), self.now, &self.rules) {
+        let action = command.action();
+        match decide(&chain, command, self.now, &self.rules) {
             Err(error) => {
                 if *self != before {
-                    return Err(format!("the world changed although {} was refused: {error}", command.action()));
+                    return Err(format!("the world changed although {action} was refused: {error}"));
                 }
-                self.saw(format!("{} refused", command.action()));
+                self.saw(format!("{action} refused"));
+                self.saw(format!(
+                    "{action} refused: {}",
+                    format!("{error:?}").split([' ', '{']).next().unwrap_or_default()
+                ));
                 Ok(Outcome::Refused)
             }
             Ok(decision) => {
@@ -351,18 +379,18 @@ impl World {
                     self.next_agreement += 1;
                 }
                 let replaced = chain.draft.as_ref().is_some_and(|d| decision.changes.iter().any(|(_, a)| a.id == d.id));
-                self.saw(format!("{} done", command.action()));
+                self.saw(format!("{action} done"));
                 if replaced {
-                    self.saw(format!("{} changed a pending draft", command.action()));
+                    self.saw(format!("{action} changed a pending draft"));
                 }
-                self.write(org, &command, decision)?;
+                self.write(org, action, decision)?;
                 Ok(Outcome::Done)
             }
         }
     }
 
     /// Applies a decision as `lifecycle::write` does, checking each change against what is stored.
-    fn write(&mut self, org: usize, command: &Command, mut decision: Decision) -> Result<(), String> {
+    fn write(&mut self, org: usize, action: &str, mut decision: Decision) -> Result<(), String> {
         let organisation_id = self.organisations[org].id;
         if decision.no_op.is_some() && !decision.is_no_op() {
             return Err(format!("a no-op decision ({:?}) carries changes or effects", decision.no_op));
@@ -398,7 +426,7 @@ impl World {
 
         for (before, after) in &decision.changes {
             if after.organisation_id != organisation_id {
-                return Err(format!("{} of another organisation changed by {}", after.number, command.action()));
+                return Err(format!("{} of another organisation changed by {}", after.number, action));
             }
             match before {
                 Some(before) => {
@@ -406,21 +434,17 @@ impl World {
                     if stored != Some(before) {
                         return Err(format!(
                             "{}: the decision's `before` of {} is not what is stored (stale or changed twice)",
-                            command.action(),
-                            before.number
+                            action, before.number
                         ));
                     }
                     if after.id != before.id || after.number != before.number {
-                        return Err(format!("{}: a change swapped agreement {}", command.action(), before.number));
+                        return Err(format!("{}: a change swapped agreement {}", action, before.number));
                     }
                     // Check 5: a change of an existing agreement increments its version by exactly one.
                     if after.version != before.version + 1 {
                         return Err(format!(
                             "{}: {} went from version {} to {}",
-                            command.action(),
-                            before.number,
-                            before.version,
-                            after.version
+                            action, before.number, before.version, after.version
                         ));
                     }
                     let allowed = matches!(
@@ -446,7 +470,7 @@ impl World {
                         return Err(format!(
                             "CA-10: Active {} content changed by {}: {:?} -> {:?}",
                             before.number,
-                            command.action(),
+                            action,
                             before.content(),
                             after.content()
                         ));
@@ -454,7 +478,7 @@ impl World {
                 }
                 None => {
                     if self.agreements.contains_key(&after.id) {
-                        return Err(format!("{}: a new agreement reuses the id of {}", command.action(), after.number));
+                        return Err(format!("{}: a new agreement reuses the id of {}", action, after.number));
                     }
                     if after.version != 1 {
                         return Err(format!("new agreement {} has version {}", after.number, after.version));
@@ -492,7 +516,7 @@ impl World {
                 }
                 Effect::CommentOnCase { case, .. } | Effect::ResolveCase { case } | Effect::CloseCase { case } => {
                     if case.sequence() >= self.next_case {
-                        return Err(format!("{} refers to case {case}, which was never opened", command.action()));
+                        return Err(format!("{} refers to case {case}, which was never opened", action));
                     }
                 }
                 Effect::Ledger { .. } | Effect::OpenCase { .. } | Effect::Notify { .. } => {}
@@ -531,25 +555,39 @@ impl World {
             Step::Accept { org, target, who } => {
                 if let Some(agreement) = self.target(*org, target)? {
                     let deadline = self.agreements[&agreement].review_deadline;
-                    let command = Command::Accept {
-                        agreement,
-                        contact: contact(*org, *who),
-                        terms_sha256: format!("sha-{agreement}"),
-                    };
+                    let previous = self.chain(*org)?.active;
+                    let contact = contact(*org, *who);
+                    let name = contact.name.clone();
+                    let command = Command::Accept { agreement, contact, terms_sha256: format!("sha-{agreement}") };
                     if let Outcome::Done = self.execute(*org, command, false)? {
+                        let accepted = &self.agreements[&agreement];
+                        let today = date_of(self.now);
                         if *who != Who::OnboardingContact {
-                            return Err(format!("CA-3: {who:?} accepted {agreement}"));
+                            return Err(format!("CA-3: {who:?} accepted {}", accepted.number));
                         }
                         // CA-4: acceptance after the deadline is refused even if the timer has not run yet.
                         if deadline.is_none_or(|d| self.now >= d) {
                             return Err(format!(
-                                "CA-4: {agreement} accepted at {} after deadline {deadline:?}",
-                                self.now
+                                "CA-4: {} accepted at {} after deadline {deadline:?}",
+                                accepted.number, self.now
                             ));
                         }
-                        let accepted = &self.agreements[&agreement];
-                        if accepted.state != AgreementState::Active {
-                            return Err(format!("CA-3: accepted {} is {}", accepted.number, accepted.state.label()));
+                        // CA-3: accepted by the contact, accepted on = start date = today; the previous one expires.
+                        let recorded = (accepted.state, accepted.accepted_by.as_deref(), accepted.accepted_on);
+                        if recorded != (AgreementState::Active, Some(name.as_str()), Some(today))
+                            || accepted.start_date != Some(today)
+                        {
+                            return Err(format!("CA-3: accepted {} records {recorded:?}", accepted.number));
+                        }
+                        if let Some(previous) = previous.map(|p| &self.agreements[&p.id])
+                            && (previous.state, previous.end_date) != (AgreementState::Expired, Some(today))
+                        {
+                            return Err(format!(
+                                "CA-3: the previous Active {} is {} ending {:?}",
+                                previous.number,
+                                previous.state.label(),
+                                previous.end_date
+                            ));
                         }
                     }
                 }
@@ -563,24 +601,17 @@ impl World {
                             return Err(format!("CA-6: a query by {who:?} (blank: {blank}) was accepted"));
                         }
                         if self.agreements[&agreement].case_number.is_none() {
-                            return Err(format!("CA-6: a query on {agreement} left it without a case"));
+                            return Err(format!(
+                                "CA-6: a query on {} left it without a case",
+                                self.agreements[&agreement].number
+                            ));
                         }
                     }
                 }
             }
-            Step::Pause { org, target } => {
+            Step::Pause { org, target } | Step::Resume { org, target } | Step::Reset { org, target } => {
                 if let Some(agreement) = self.target(*org, target)? {
-                    self.execute(*org, Command::Pause { agreement, actor: staff() }, false)?;
-                }
-            }
-            Step::Resume { org, target } => {
-                if let Some(agreement) = self.target(*org, target)? {
-                    self.execute(*org, Command::Resume { agreement, actor: staff() }, false)?;
-                }
-            }
-            Step::Reset { org, target } => {
-                if let Some(agreement) = self.target(*org, target)? {
-                    self.execute(*org, Command::Reset { agreement, actor: staff() }, false)?;
+                    self.review_timer_command(*org, agreement, step)?;
                 }
             }
             Step::Publish { bump, orgs } => {
@@ -589,7 +620,10 @@ impl World {
                 for org in (0..ORGANISATIONS).filter(|org| orgs & (1 << org) != 0) {
                     let new = self.allocate(Vec::new(), version);
                     let command = Command::Uplift { new, recipients: recipients(org), actor: staff() };
-                    self.execute(org, command, true)?;
+                    let pending = self.chain(org)?.draft;
+                    if let Outcome::Done = self.execute(org, command, true)? {
+                        self.check_uplift(org, version, pending)?;
+                    }
                 }
             }
             Step::Terminate { org, days_ahead } => {
@@ -598,11 +632,80 @@ impl World {
                     self.terminations.insert(self.organisations[*org].id, end_date);
                 }
             }
-            Step::Jump { by } => {
+            Step::Jump { by, worker } => {
                 self.now = self.now.checked_add(*by).unwrap();
-                self.run_due()?;
-                self.check_deadlines_acted()?;
+                if *worker {
+                    self.run_due()?;
+                    self.check_deadlines_acted()?;
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Pause, resume or reset the 30-day timer, and check that the time left is kept exactly (CA-6, CA-7:
+    /// "at the end of the 30 days, pauses excluded").
+    fn review_timer_command(&mut self, org: usize, agreement: AgreementId, step: &Step) -> Result<(), String> {
+        let before = self.agreements[&agreement].review_timer;
+        let command = match step {
+            Step::Pause { .. } => Command::Pause { agreement, actor: staff() },
+            Step::Resume { .. } => Command::Resume { agreement, actor: staff() },
+            _ => Command::Reset { agreement, actor: staff() },
+        };
+        if let Outcome::Refused = self.execute(org, command, false)? {
+            return Ok(());
+        }
+        let now = self.now;
+        let after = &self.agreements[&agreement];
+        let expected = match (step, before) {
+            (Step::Pause { .. }, Some(ReviewTimer::Running { deadline })) => {
+                ReviewTimer::Paused { since: now, remaining: deadline.duration_since(now) }
+            }
+            (Step::Resume { .. }, Some(ReviewTimer::Paused { remaining, .. })) => {
+                ReviewTimer::Running { deadline: now.checked_add(remaining).unwrap() }
+            }
+            (Step::Reset { .. }, Some(_)) => {
+                ReviewTimer::Running { deadline: add_days(now, self.rules.auto_accept_days) }
+            }
+            _ => return Err(format!("CA-6: {step:?} was accepted on a timer that was {before:?}")),
+        };
+        if after.review_timer != Some(expected) {
+            return Err(format!("CA-6: {step:?} turned {before:?} into {:?}, not {expected:?}", after.review_timer));
+        }
+        Ok(())
+    }
+
+    /// CA-5 and the overlap rules of docs/LIFECYCLE.md §5: after an uplift the organisation's one draft is on the
+    /// new terms; an auto-accepted one has a fresh 30 days (still paused if it was), a new contract keeps its deadline.
+    fn check_uplift(&self, org: usize, version: u32, pending: Option<Agreement>) -> Result<(), String> {
+        let Some(draft) = self.chain(org)?.draft else {
+            return Err("CA-5: an uplift left no draft".into());
+        };
+        if draft.terms_version != version || pending.as_ref().is_some_and(|p| p.id != draft.id) {
+            return Err(format!(
+                "CA-10: the uplift to {version} left draft {} on {}",
+                draft.number, draft.terms_version
+            ));
+        }
+        let fresh = add_days(self.now, self.rules.auto_accept_days);
+        let kept = match (draft.signature_type, draft.review_timer) {
+            (SignatureType::AutoAccepted, Some(ReviewTimer::Running { deadline })) => {
+                deadline == fresh && pending.is_none_or(|p| !matches!(p.review_timer, Some(ReviewTimer::Paused { .. })))
+            }
+            (SignatureType::AutoAccepted, Some(ReviewTimer::Paused { remaining, .. })) => {
+                remaining == fresh.duration_since(self.now)
+                    && pending.is_some_and(|p| matches!(p.review_timer, Some(ReviewTimer::Paused { .. })))
+            }
+            (SignatureType::AcceptedViaPortal, _) => {
+                pending.is_some_and(|p| p.review_deadline == draft.review_deadline)
+            }
+            _ => false,
+        };
+        if !kept {
+            return Err(format!(
+                "CA-10: after the uplift to {version} draft {} ({:?}) has timer {:?}",
+                draft.number, draft.signature_type, draft.review_timer
+            ));
         }
         Ok(())
     }
@@ -624,13 +727,15 @@ impl World {
                 };
                 let org = self.org_index(stored.organisation_id)?;
                 let number = stored.number;
+                let scheduled_end = stored.scheduled_end_date;
                 let chain = self.chain(org)?;
+                let previous_active = chain.active.as_ref().map(|a| a.id).filter(|id| *id != agreement);
                 let command = Command::TimerFired { agreement, timer };
                 let decision = decide(&chain, command.clone(), self.now, &self.rules)
                     .map_err(|e| format!("the {} timer of {number} was refused: {e}", timer.as_str()))?;
                 let acted = decision.no_op.is_none() && !decision.changes.is_empty();
                 let termination_of = self.organisations[org].id;
-                self.write(org, &command, decision)?;
+                self.write(org, command.action(), decision)?;
                 if self.pending.get(&(agreement, timer)) == Some(&at) {
                     self.pending.remove(&(agreement, timer));
                 }
@@ -642,6 +747,7 @@ impl World {
                     if DECIDING_TIMERS.contains(&timer) && *count > 1 {
                         return Err(format!("CA-10: the {} timer of {number} acted {count} times", timer.as_str()));
                     }
+                    self.check_timer_acted(org, agreement, timer, previous_active, scheduled_end)?;
                     if timer == TimerKind::Termination {
                         self.terminations.remove(&termination_of);
                     }
@@ -649,6 +755,58 @@ impl World {
             }
         }
         Err("timers kept coming due at the same instant".into())
+    }
+
+    /// What a deciding timer that acted must have done (CA-4, CA-7, CA-8).
+    fn check_timer_acted(
+        &self,
+        org: usize,
+        id: AgreementId,
+        timer: TimerKind,
+        previous_active: Option<AgreementId>,
+        scheduled_end: Option<Date>,
+    ) -> Result<(), String> {
+        let today = date_of(self.now);
+        let after = &self.agreements[&id];
+        let chain = self.chain(org)?;
+        match timer {
+            TimerKind::ReviewDeadline if after.state != AgreementState::Cancelled => {
+                Err(format!("CA-4: the review deadline of {} left it {}", after.number, after.state.label()))
+            }
+            TimerKind::AutoAccept => {
+                let recorded = (after.state, after.accepted_by.as_deref(), after.accepted_on, after.start_date);
+                if recorded != (AgreementState::Active, Some(AUTO_ACCEPTED_BY), Some(today), Some(today)) {
+                    return Err(format!("CA-7: auto-accepted {} records {recorded:?}", after.number));
+                }
+                match previous_active.map(|p| &self.agreements[&p]) {
+                    Some(previous) if (previous.state, previous.end_date) != (AgreementState::Expired, Some(today)) => {
+                        Err(format!(
+                            "CA-7: superseded {} is {} ending {:?}",
+                            previous.number,
+                            previous.state.label(),
+                            previous.end_date
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            // CA-8: the Active agreement expires with the agreed end date and the pending draft is cancelled.
+            TimerKind::Termination
+                if (after.state, after.end_date) != (AgreementState::Expired, scheduled_end)
+                    || chain.active.is_some()
+                    || chain.draft.is_some() =>
+            {
+                Err(format!(
+                    "CA-8: after the termination of {} ({} ending {:?}, agreed {scheduled_end:?}) the org still has {:?} / {:?}",
+                    after.number,
+                    after.state.label(),
+                    after.end_date,
+                    chain.active.map(|a| a.number.to_string()),
+                    chain.draft.map(|a| a.number.to_string())
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether the organisation's Active agreement has an agreed end date (CA-8).
@@ -663,13 +821,13 @@ impl World {
         let today = date_of(self.now);
         for a in self.agreements.values() {
             match (a.state, a.signature_type) {
-                (AgreementState::Draft, SignatureType::AcceptedViaPortal) => {
-                    if a.review_deadline.is_some_and(|d| d <= self.now) {
-                        return Err(format!(
-                            "CA-4: {} is still Draft after its deadline {:?}",
-                            a.number, a.review_deadline
-                        ));
-                    }
+                (AgreementState::Draft, SignatureType::AcceptedViaPortal)
+                    if a.review_deadline.is_some_and(|d| d <= self.now) =>
+                {
+                    return Err(format!(
+                        "CA-4: {} is still Draft after its deadline {:?}",
+                        a.number, a.review_deadline
+                    ));
                 }
                 (AgreementState::Draft, SignatureType::AutoAccepted) => {
                     // CA-10 overlap rule (docs/LIFECYCLE.md §5): while the organisation is being offboarded the
@@ -754,15 +912,15 @@ impl World {
         for a in self.agreements.values() {
             let pending = |timer: TimerKind| self.pending.get(&(a.id, timer)).copied();
             match (a.state, a.signature_type) {
-                (AgreementState::Draft, SignatureType::AcceptedViaPortal) => {
-                    if a.review_deadline.is_none() || pending(TimerKind::ReviewDeadline) != a.review_deadline {
-                        return Err(format!(
-                            "CA-4: Draft {} has deadline {:?} but its timer is at {:?}",
-                            a.number,
-                            a.review_deadline,
-                            pending(TimerKind::ReviewDeadline)
-                        ));
-                    }
+                (AgreementState::Draft, SignatureType::AcceptedViaPortal)
+                    if a.review_deadline.is_none() || pending(TimerKind::ReviewDeadline) != a.review_deadline =>
+                {
+                    return Err(format!(
+                        "CA-4: Draft {} has deadline {:?} but its timer is at {:?}",
+                        a.number,
+                        a.review_deadline,
+                        pending(TimerKind::ReviewDeadline)
+                    ));
                 }
                 (AgreementState::Draft, SignatureType::AutoAccepted) => match a.review_timer {
                     Some(ReviewTimer::Running { deadline }) => {
@@ -792,10 +950,10 @@ impl World {
                     }
                     None => return Err(format!("CA-7: Draft {} is auto-accepted but has no review timer", a.number)),
                 },
-                (AgreementState::Active, _) => {
-                    if a.scheduled_end_date.is_some() && pending(TimerKind::Termination).is_none() {
-                        return Err(format!("CA-8: {} ends on {:?} but has no timer", a.number, a.scheduled_end_date));
-                    }
+                (AgreementState::Active, _)
+                    if a.scheduled_end_date.is_some() && pending(TimerKind::Termination).is_none() =>
+                {
+                    return Err(format!("CA-8: {} ends on {:?} but has no timer", a.number, a.scheduled_end_date));
                 }
                 _ => {}
             }
@@ -818,7 +976,9 @@ impl World {
                     if a.original_version.is_some() {
                         return Err(format!(
                             "CA-9: {:?} {} has original version {:?}",
-                            a.signature_type, a.number, a.original_version
+                            a.signature_type,
+                            a.number,
+                            a.original_version.map(|n| n.to_string())
                         ));
                     }
                 }
@@ -835,8 +995,10 @@ impl World {
                     }
                     if a.original_version != expected {
                         return Err(format!(
-                            "CA-9: auto-accepted {} has original version {:?}, the chain says {expected:?}",
-                            a.number, a.original_version
+                            "CA-9: auto-accepted {} has original version {:?}, the chain says {:?}",
+                            a.number,
+                            a.original_version.map(|n| n.to_string()),
+                            expected.map(|n| n.to_string())
                         ));
                     }
                 }
@@ -864,14 +1026,13 @@ fn run(scenario: &Scenario) -> Result<World, String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 20000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// CA-9, CA-10 and the timer rules hold for any sequence of commands and clock jumps.
     #[test]
     fn agreement_invariants_hold_for_any_sequence(scenario in scenario()) {
         run(&scenario).map_err(TestCaseError::fail)?;
     }
-
 }
 
 /// The generator is worth something only if it reaches the interesting transitions: this runs a fixed sample
@@ -881,20 +1042,20 @@ fn the_scenarios_reach_every_transition() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = scenario();
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-    for _ in 0..64 {
+    for _ in 0..256 {
         let scenario = strategy.new_tree(&mut runner).unwrap().current();
         let world = run(&scenario).unwrap();
         for (what, count) in world.seen {
             *seen.entry(what).or_default() += count;
         }
     }
-    eprintln!("{seen:#?}");
     let required = [
         "create done",
         "create changed a pending draft",
         "issue done",
         "accept done",
-        "accept refused",
+        "accept refused: DeadlinePassed",
+        "accept refused: NotAnOnboardingContact",
         "raise_query done",
         "pause done",
         "resume done",
@@ -904,10 +1065,11 @@ fn the_scenarios_reach_every_transition() {
         "terminate done",
         "review_deadline_fired acted",
         "auto_accept_fired acted",
+        "auto_accept_fired did nothing",
         "termination_fired acted",
         "reminder_fired acted",
         "reminder_fired did nothing",
     ];
     let missing: Vec<&str> = required.into_iter().filter(|what| !seen.contains_key(*what)).collect();
-    assert!(missing.is_empty(), "never exercised: {missing:?}");
+    assert!(missing.is_empty(), "never exercised: {missing:?}; what happened: {seen:#?}");
 }
