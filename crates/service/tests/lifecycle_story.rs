@@ -126,9 +126,14 @@ async fn ca05_publishing_terms_uplifts_every_active_agreement_after_a_preview(wo
     let (acme, _, acme_active) = world.active_contract("Acme Health", "X26").await;
     let (beacon, _, _) = world.active_contract("Beacon Apps", "B01").await;
     let _pending = world.issued_contract("Cedar Care", "C03").await;
+    let paper = world.organisation("Paper Health", "P04").await;
+    let signed_on = "2022-01-10".parse().unwrap();
+    lifecycle::import_paper(&world.context, paper.id, vec![ApiProduct::PdsFhir], signed_on, "Pat Paper".into(), "test")
+        .await
+        .unwrap();
 
     let preview = lifecycle::uplift_preview(&world.context, 7).await.unwrap();
-    assert_eq!(preview.organisations.len(), 2);
+    assert_eq!(preview.organisations.len(), 2, "a paper organisation moves to digital terms by a new contract");
     assert!(preview.organisations.iter().any(|(id, _)| *id == acme.id));
     assert_eq!(preview.activates_on, onramp_domain::calendar::date_of(world.now() + DAY * 30));
 
@@ -284,36 +289,35 @@ async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: W
     assert!(text.contains("version 7"), "the contact accepted the new terms");
 }
 
-async fn ca10_overlap_two_terms_changes_in_a_row(world: World) {
-    let organisation = world.organisation("Acme Health", "X26").await;
-    lifecycle::import_paper(
-        &world.context,
-        organisation.id,
-        vec![ApiProduct::PdsFhir],
-        "2022-01-10".parse().unwrap(),
-        "Pat Paper".into(),
-        "test",
-    )
-    .await
-    .unwrap();
-    world.publish(6).await;
-    let first =
-        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
-    assert_eq!(first.terms_version, 6);
-    world.jump(DAY * 20);
+async fn ca10_overlap_two_terms_changes_in_a_row(mut world: World) {
+    world.ship_terms_version(8);
+    let (running, _, _) = world.active_contract("Acme Health", "X26").await;
+    let (paused, _, _) = world.active_contract("Beacon Apps", "B01").await;
     world.publish(7).await;
-    let drafts: Vec<_> = world
-        .context
-        .store
-        .agreements_of(organisation.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|a| a.is_pending())
-        .collect();
-    assert_eq!(drafts.len(), 1, "the pending draft moves to the newer terms");
-    assert_eq!((drafts[0].id, drafts[0].terms_version), (first.id, 7));
-    assert_eq!(drafts[0].review_deadline, Some(onramp_domain::calendar::add_days(world.now(), 30)), "a fresh 30 days");
+    let pending = |organisation: onramp_domain::Organisation| {
+        let store = world.context.store.clone();
+        async move { store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap() }
+    };
+    let first = pending(running.clone()).await;
+    let to_pause = pending(paused.clone()).await;
+    assert_eq!(first.terms_version, 7);
+    world.jump(DAY * 20);
+    lifecycle::pause(&world.context, &world.staff, to_pause.id).await.unwrap();
+    world.publish(8).await;
+
+    let rebased = pending(running.clone()).await;
+    assert_eq!((rebased.id, rebased.terms_version), (first.id, 8), "the pending draft moves to the newer terms");
+    assert_eq!(rebased.review_deadline, Some(onramp_domain::calendar::add_days(world.now(), 30)), "a fresh 30 days");
+    let drafts =
+        world.context.store.agreements_of(running.id).await.unwrap().into_iter().filter(|a| a.is_pending()).count();
+    assert_eq!(drafts, 1, "never a second draft");
+    let still_paused = pending(paused).await;
+    assert_eq!(still_paused.terms_version, 8);
+    assert!(
+        matches!(still_paused.review_timer, Some(ReviewTimer::Paused { remaining, .. }) if remaining == DAY * 30),
+        "a paused draft stays paused, with a fresh 30 days to run: {:?}",
+        still_paused.review_timer
+    );
 }
 
 async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
@@ -341,27 +345,16 @@ async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
 
 async fn ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending(world: World) {
     let (organisation, _, _) = world.active_contract("Acme Health", "X26").await;
-    let organisation_id = organisation.id;
-    let paper = world.organisation("Beacon Apps", "B01").await;
-    lifecycle::import_paper(
-        &world.context,
-        paper.id,
-        vec![ApiProduct::PdsFhir],
-        "2022-01-10".parse().unwrap(),
-        "Pat Paper".into(),
-        "test",
-    )
-    .await
-    .unwrap();
-    world.publish(6).await;
-    let auto = world.context.store.agreements_of(paper.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
-    let replacement = world.new_contract(&paper, vec![ApiProduct::PdsFhir, ApiProduct::GpConnect]).await;
+    world.publish(7).await;
+    let auto =
+        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    let replacement = world.new_contract(&organisation, vec![ApiProduct::PdsFhir, ApiProduct::GpConnect]).await;
     let replaced = world.agreement(&auto).await;
     assert_eq!(replaced.state, AgreementState::Cancelled);
     assert_eq!(replaced.closing_reason, Some(format!("Replaced by {}", replacement.number)));
-    assert_eq!(replacement.terms_version, 6, "the new contract carries the newest published terms");
+    assert_eq!(replacement.terms_version, 7, "the new contract carries the newest published terms");
     assert!(world.context.store.timers(auto.id).await.unwrap().is_empty());
-    let _ = organisation_id;
+    assert_eq!(world.notifications("cancelled").await.len(), 1, "the contacts had seen the replaced draft");
 }
 
 async fn ca11_reminders_are_sent_once_each_before_the_deadline(world: World) {

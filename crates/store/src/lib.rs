@@ -109,7 +109,8 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     /// Every agreement, newest first (staff lists filter and page these in the web layer for now).
     async fn all_agreements(&self) -> Result<Vec<Agreement>, StoreError>;
     /// Up to `limit` organisations, in id order after `after`, whose Active agreement is on terms older than
-    /// `version` and which have no draft on `version` or later: what an uplift still has to do.
+    /// `version` and which have no draft on `version` or later: what an uplift still has to do. Paper agreements
+    /// are left out: they move to digital terms with a new contract (CA-12).
     async fn organisations_to_uplift(
         &self,
         version: u32,

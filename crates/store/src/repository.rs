@@ -305,6 +305,7 @@ impl Repository for Store {
     ) -> Result<Vec<OrganisationId>, StoreError> {
         let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
             "SELECT a.organisation_id FROM agreements a WHERE a.state = 'active' AND a.terms_version < $1 \
+             AND a.signature_type <> 'signed_on_paper' \
              AND ($2 IS NULL OR a.organisation_id > $2) \
              AND NOT EXISTS (SELECT 1 FROM agreements d WHERE d.organisation_id = a.organisation_id \
                              AND d.state = 'draft' AND d.terms_version >= $1) \

@@ -185,6 +185,8 @@ pub enum LifecycleError {
     NotAPaperAgreement,
     #[error("describe your query")]
     EmptyQuery,
+    #[error("the organisation's agreement is on paper; it moves to the digital terms with a new contract (CA-12)")]
+    PaperAgreement,
 }
 
 /// What happens besides the agreements' new values.
@@ -706,6 +708,11 @@ fn uplift(
     let Some(active) = &chain.active else {
         return Err(LifecycleError::NoActiveAgreement);
     };
+    if active.signature_type == SignatureType::SignedOnPaper {
+        // CA-2, CA-12: a paper organisation's first digital agreement is a new contract it accepts in the
+        // portal, never an auto-accepted terms change.
+        return Err(LifecycleError::PaperAgreement);
+    }
     let newest_pending = chain.draft.as_ref().map_or(0, |d| d.terms_version);
     let current = active.terms_version.max(newest_pending);
     if current >= new.terms_version {

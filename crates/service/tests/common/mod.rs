@@ -93,6 +93,16 @@ impl World {
         self.context.store.user(user.id).await.unwrap().unwrap()
     }
 
+    /// Ships one more terms version (a copy of the newest) so a test can publish two changes in a row.
+    pub fn ship_terms_version(&mut self, version: u32) {
+        let mut versions: Vec<_> = self.context.terms.versions().cloned().collect();
+        let mut next = versions.last().cloned().unwrap();
+        next.version = version;
+        next.summary_of_changes = vec![format!("Version {version} for tests.")];
+        versions.push(next);
+        self.context.terms = Arc::new(onramp_domain::terms::TermsCatalogue::from_versions(versions).unwrap());
+    }
+
     /// A new contract (Awaiting Review) for `organisation`, made by the agreement team.
     pub async fn new_contract(&self, organisation: &Organisation, products: Vec<ApiProduct>) -> Agreement {
         lifecycle::create(&self.context, &self.staff, organisation.id, products, Origin::NewContract).await.unwrap()
