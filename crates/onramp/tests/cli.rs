@@ -9,6 +9,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use onramp_domain::agreement::Substate;
+
 const ONRAMP: &str = env!("CARGO_BIN_EXE_onramp");
 
 /// A fresh working directory, so `./onramp.db` and `./onramp.toml` never leak between tests.
@@ -153,6 +155,24 @@ async fn serve_demo_prints_where_to_open_it_answers_ready_and_stops_on_sigterm()
     assert_eq!(ready.status(), 200);
     let home = reqwest::get(&address).await.unwrap().text().await.unwrap();
     assert!(home.contains("6 organisations are registered"), "{home}");
+
+    // Time travel: 91 days on, every contract still under review has passed its deadline; the running
+    // server's worker picks up the moved clock and cancels them (CA-4 in demo mode).
+    let moved = run_ok(&dir, &["demo", "advance", "--days", "91"]);
+    assert!(moved.contains("2184 hours ahead"), "{moved}");
+    let url = onramp_store::DatabaseUrl::parse(&format!("sqlite:{}", dir.path().join("onramp.db").display())).unwrap();
+    let store = onramp_store::connect(&url, &onramp_store::ConnectOptions::default()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let agreements = store.all_agreements().await.unwrap();
+        let under_review = agreements.iter().filter(|a| a.substate == Some(Substate::UnderReview)).count();
+        if under_review == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo worker did not fire the moved-on deadlines");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    store.close().await;
 
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
