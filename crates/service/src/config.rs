@@ -34,6 +34,8 @@ pub struct Config {
     pub log: LogSettings,
     pub provider: ProviderSettings,
     pub agreements: AgreementSettings,
+    /// Mark cookies `Secure`: set when Onramp is served over TLS (directly or behind a TLS proxy).
+    pub secure_cookies: bool,
 }
 
 /// The lifecycle's periods (SPEC CA-4, CA-6, CA-11).
@@ -95,6 +97,7 @@ impl Default for Config {
                 sqlite_durability: SqliteDurability::Full,
             },
             log: LogSettings { format: LogFormat::Human, filter: "info".into() },
+            secure_cookies: false,
             agreements: AgreementSettings {
                 acceptance_days: 90,
                 auto_accept_days: 30,

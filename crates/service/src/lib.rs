@@ -1,6 +1,7 @@
 //! Onramp's application services: the typed configuration, the clocks, password hashing, demo data, and
 //! [`AppContext`], the one value the web layer, the CLI and the job worker share.
 
+pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod clock;

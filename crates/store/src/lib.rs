@@ -100,6 +100,24 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     /// The members of an organisation, by name.
     async fn members(&self, organisation: OrganisationId) -> Result<Vec<User>, StoreError>;
 
+    /// Stores a session by the SHA-256 of its cookie token.
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The signed-in user and the session's CSRF token, if the session exists and has not expired at `now`.
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, String)>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Counts a failed sign-in for `email` and returns how many there have been since the last success.
+    async fn record_login_failure(&self, email: &str, now: Timestamp) -> Result<(i64, Timestamp), StoreError>;
+    /// Failed sign-ins since the last success, and when the last one was.
+    async fn login_failures(&self, email: &str) -> Result<Option<(i64, Timestamp)>, StoreError>;
+    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError>;
+
     /// Opens a transaction on one organisation, locking it against concurrent decisions.
     async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError>;
     async fn agreement(&self, id: AgreementId) -> Result<Option<Agreement>, StoreError>;

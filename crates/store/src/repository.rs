@@ -261,6 +261,70 @@ impl Repository for Store {
         self.with_roles(rows).await
     }
 
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        csrf_token: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(csrf_token)
+        .bind(to_micros(now))
+        .bind(to_micros(expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(uuid::Uuid, String)> =
+            sqlx::query_as("SELECT user_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash)
+                .bind(to_micros(now))
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((user_id, csrf)) = row else { return Ok(None) };
+        Ok(self.user(UserId(user_id)).await?.map(|user| (user, csrf)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn record_login_failure(&self, email: &str, now: Timestamp) -> Result<(i64, Timestamp), StoreError> {
+        let (failures, last): (i64, i64) = sqlx::query_as(
+            "INSERT INTO login_failures (email, failures, last_failure) VALUES ($1, 1, $2) \
+             ON CONFLICT (email) DO UPDATE SET failures = login_failures.failures + 1, last_failure = excluded.last_failure \
+             RETURNING failures, last_failure",
+        )
+        .bind(email)
+        .bind(to_micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((failures, from_micros("login failure", last)?))
+    }
+
+    async fn login_failures(&self, email: &str) -> Result<Option<(i64, Timestamp)>, StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT failures, last_failure FROM login_failures WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(failures, last)| Ok((failures, from_micros("login failure", last)?))).transpose()
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(email).execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         let row: Option<OrganisationRow> = sqlx::query_as(LOCK_ORGANISATION).bind(organisation.0).fetch_optional(&mut *tx).await?;

@@ -9,6 +9,12 @@ use onramp_store::StoreError;
 pub enum WebError {
     #[error("page not found")]
     NotFound,
+    #[error("sign in first")]
+    SignInRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Conflict(String),
     #[error("the service is temporarily unavailable")]
@@ -38,6 +44,9 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -55,6 +64,9 @@ struct ErrorPage<'a> {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        if let Self::SignInRequired = self {
+            return axum::response::Redirect::to("/sign-in").into_response();
+        }
         let reference = match &self {
             Self::Internal(cause) => {
                 let reference = uuid::Uuid::now_v7().simple().to_string();
@@ -69,6 +81,12 @@ impl IntoResponse for WebError {
         };
         let (title, message) = match &self {
             Self::NotFound => ("Page not found", "If you typed the web address, check it is correct."),
+            Self::SignInRequired => ("Sign in", "Sign in to continue."),
+            Self::Forbidden => (
+                "This request was refused",
+                "The form did not come from this service or has expired. Go back, reload the page and try again.",
+            ),
+            Self::BadRequest(message) => ("This request could not be read", message.as_str()),
             Self::Conflict(message) => ("This could not be saved", message.as_str()),
             Self::Unavailable => (
                 "Sorry, the service is unavailable",

@@ -2,14 +2,18 @@
 //! the context's clock, and render. Every failure goes through [`error::WebError`], which decides the status
 //! code and what the user sees in one place.
 
+mod accounts;
+mod csrf;
 mod error;
+mod forms;
 mod pages;
 mod probes;
+mod session;
 
 use std::future::Future;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use onramp_service::AppContext;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -20,10 +24,15 @@ pub use error::WebError;
 pub fn router(context: AppContext) -> Router {
     Router::new()
         .route("/", get(pages::home))
+        .route("/sign-in", get(accounts::sign_in_form).post(accounts::sign_in))
+        .route("/sign-out", post(accounts::sign_out))
+        .route("/register", get(accounts::register_form).post(accounts::register))
+        .route("/account", get(accounts::account))
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/assets/onramp.css", get(pages::stylesheet))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect))
         .layer(TraceLayer::new_for_http())
         .with_state(context)
 }

@@ -5,18 +5,21 @@ use axum::response::{Html, IntoResponse};
 use onramp_service::AppContext;
 
 use crate::WebError;
+use crate::session::Visitor;
 
 #[derive(Template)]
 #[template(path = "home.html")]
-struct HomePage {
+struct HomePage<'a> {
+    visitor: &'a Visitor,
     provider: String,
     organisations: usize,
 }
 
-pub async fn home(State(context): State<AppContext>) -> Result<Html<String>, WebError> {
+pub async fn home(State(context): State<AppContext>, visitor: Visitor) -> Result<impl IntoResponse, WebError> {
     let provider = context.store.provider().await?.map_or_else(|| context.config.provider.name.clone(), |p| p.name);
     let organisations = context.store.organisations().await?.len();
-    Ok(Html(HomePage { provider, organisations }.render()?))
+    let html = HomePage { visitor: &visitor, provider, organisations }.render()?;
+    Ok((visitor.cookies(&context), Html(html)))
 }
 
 pub async fn not_found() -> WebError {

@@ -2,47 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
-use onramp_service::clock::ManualClock;
-use onramp_service::{AppContext, Config, demo};
-use onramp_store::testing::TestDatabase;
-
-struct TestApp {
-    address: String,
-    context: AppContext,
-    _database: TestDatabase,
-}
-
-async fn spawn_app(database: TestDatabase) -> TestApp {
-    let config = Config { database_url: database.url().clone(), ..Config::default() };
-    let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
-    let context = AppContext::new(config, database.store(), clock).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(onramp_web::serve(listener, context.clone(), std::future::pending()));
-    TestApp { address, context, _database: database }
-}
-
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::spawn_app(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::spawn_app(database).await).await
-            })*
-        }
-    };
-}
+use common::TestApp;
+use onramp_service::demo;
 
 on_both_backends!(probes_story, pages_story, demo_data_story);
 

@@ -1,0 +1,123 @@
+//! Accounts, sign-in and sessions (SEC-2). A session is a random token in an HttpOnly cookie; the database
+//! keeps only its SHA-256, with the session's CSRF token. Failed sign-ins are counted per account in the
+//! database, so every instance enforces the same lock-out.
+
+use jiff::{SignedDuration, Timestamp};
+use onramp_domain::terms::sha256_hex;
+use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, User};
+use onramp_store::StoreError;
+use serde::Deserialize;
+
+use crate::{AppContext, password};
+
+/// How long a session lasts without signing in again.
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+/// Failed sign-ins after which an account is locked …
+pub const MAX_FAILURES: i64 = 5;
+/// … for this long after the last failure.
+pub const LOCKOUT: SignedDuration = SignedDuration::from_mins(15);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error("the email address or password is not right")]
+    WrongCredentials,
+    #[error("too many failed sign-ins: try again after {until}")]
+    Locked { until: Timestamp },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] password::PasswordHashError),
+}
+
+/// The registration form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Registration {
+    pub email: String,
+    pub full_name: String,
+    pub password: String,
+    pub confirm_password: String,
+}
+
+/// A new random token: 244 bits from the operating system's generator, URL-safe.
+pub fn random_token() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// Self-registration of a connecting-party user (issue 4: staff accounts are made by an admin).
+pub async fn register(context: &AppContext, form: &Registration) -> Result<User, AccountError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(&form.email));
+    let full_name = errors.check("full_name", PersonName::parse(&form.full_name));
+    let password = errors.check("password", Password::parse(&form.password));
+    if password.is_some() && form.password != form.confirm_password {
+        errors.add("confirm_password", "the passwords do not match");
+    }
+    let (Some(email), Some(full_name), Some(password)) = (email, full_name, password) else {
+        return Err(AccountError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let password_hash = Some(password::hash(password).await?);
+    let user = NewUser { email, full_name, password_hash, staff_roles: Vec::new() };
+    match context.store.create_user(&user, context.clock.now()).await {
+        Err(StoreError::Conflict { .. }) => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", "an account with this email address exists already: sign in instead");
+            Err(AccountError::Invalid(errors))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// A signed-in session: the cookie token (only ever sent to the browser) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user: User,
+    pub token: String,
+    pub csrf_token: String,
+}
+
+/// Checks the password and opens a session. Unknown addresses and wrong passwords get the same answer; an
+/// account with too many recent failures is refused even with the right password until the lock-out ends.
+pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> Result<NewSession, AccountError> {
+    let now = context.clock.now();
+    let email = EmailAddress::parse(email).map_err(|_| AccountError::WrongCredentials)?;
+    if let Some((failures, last)) = context.store.login_failures(email.as_str()).await? {
+        let until = last.saturating_add(LOCKOUT).unwrap_or(last);
+        if failures >= MAX_FAILURES && now < until {
+            return Err(AccountError::Locked { until });
+        }
+    }
+    let user = context.store.user_by_email(&email).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matches = match hash {
+        Some(hash) => password::verify(password_text.to_owned(), hash).await?,
+        None => false,
+    };
+    let Some(user) = user.filter(|_| matches) else {
+        let (failures, last) = context.store.record_login_failure(email.as_str(), now).await?;
+        if failures >= MAX_FAILURES {
+            return Err(AccountError::Locked { until: last.saturating_add(LOCKOUT).unwrap_or(last) });
+        }
+        return Err(AccountError::WrongCredentials);
+    };
+    context.store.clear_login_failures(email.as_str()).await?;
+    let token = random_token();
+    let csrf_token = random_token();
+    let expires = now.saturating_add(SESSION_LIFETIME).unwrap_or(now);
+    context.store.create_session(&sha256_hex(&token), user.id, &csrf_token, now, expires).await?;
+    Ok(NewSession { user, token, csrf_token })
+}
+
+/// The session a cookie token belongs to, if it is still valid.
+pub async fn session(context: &AppContext, token: &str) -> Result<Option<(User, String)>, StoreError> {
+    context.store.session(&sha256_hex(token), context.clock.now()).await
+}
+
+pub async fn sign_out(context: &AppContext, token: &str) -> Result<(), StoreError> {
+    context.store.delete_session(&sha256_hex(token)).await
+}

@@ -1,0 +1,136 @@
+//! Sign-in, sign-out and self-registration pages.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use onramp_domain::FieldErrors;
+use onramp_service::{AppContext, accounts};
+use serde::Deserialize;
+
+use crate::WebError;
+use crate::forms::FormView;
+use crate::session::{SESSION_COOKIE, Visitor, set_cookie};
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    visitor: &'a Visitor,
+    form: FormView,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn page(visitor: &Visitor, context: &AppContext, status: StatusCode, html: String) -> Response {
+    (status, visitor.cookies(context), Html(html)).into_response()
+}
+
+pub async fn sign_in_form(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let html = SignInPage { visitor: &visitor, form: FormView::default() }.render()?;
+    Ok(page(&visitor, &context, StatusCode::OK, html))
+}
+
+pub async fn sign_in(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, WebError> {
+    match accounts::sign_in(&context, &form.email, &form.password).await {
+        Ok(session) => {
+            let mut headers = HeaderMap::new();
+            let lifetime = accounts::SESSION_LIFETIME.as_secs();
+            if let Some(cookie) = set_cookie(&context, SESSION_COOKIE, &session.token, lifetime) {
+                headers.append(SET_COOKIE, cookie);
+            }
+            tracing::info!(user = %session.user.id, "signed in");
+            Ok((headers, Redirect::to("/")).into_response())
+        }
+        Err(accounts::AccountError::Store(error)) => Err(error.into()),
+        Err(accounts::AccountError::Hash(error)) => Err(WebError::Internal(Box::new(error))),
+        Err(refused) => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", refused);
+            let form = FormView::new(errors, [("email", form.email)]);
+            let html = SignInPage { visitor: &visitor, form }.render()?;
+            Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+    }
+}
+
+pub async fn sign_out(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    if let Some(token) = &visitor.session_token {
+        accounts::sign_out(&context, token).await?;
+    }
+    let mut headers = HeaderMap::new();
+    if let Some(cookie) = set_cookie(&context, SESSION_COOKIE, "", 0) {
+        headers.append(SET_COOKIE, cookie);
+    }
+    Ok((headers, Redirect::to("/sign-in")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    visitor: &'a Visitor,
+    form: FormView,
+}
+
+pub async fn register_form(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let html = RegisterPage { visitor: &visitor, form: FormView::default() }.render()?;
+    Ok(page(&visitor, &context, StatusCode::OK, html))
+}
+
+pub async fn register(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Form(form): Form<accounts::Registration>,
+) -> Result<Response, WebError> {
+    match accounts::register(&context, &form).await {
+        Ok(user) => {
+            tracing::info!(user = %user.id, "registered");
+            Ok(Redirect::to("/sign-in?registered=1").into_response())
+        }
+        Err(accounts::AccountError::Invalid(errors)) => {
+            let form = FormView::new(errors, [("email", form.email), ("full_name", form.full_name)]);
+            let html = RegisterPage { visitor: &visitor, form }.render()?;
+            Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
+        }
+        Err(accounts::AccountError::Store(error)) => Err(error.into()),
+        Err(other) => Err(WebError::Internal(Box::new(other))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage<'a> {
+    visitor: &'a Visitor,
+    user: &'a onramp_domain::User,
+    organisation: Option<String>,
+    roles: Vec<&'static str>,
+}
+
+/// Who you are signed in as: name, e-mail, organisation and roles.
+pub async fn account(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let organisation = match &user.membership {
+        Some(membership) => context.store.organisation(membership.organisation_id).await?.map(|o| o.details.name),
+        None => None,
+    };
+    let mut roles: Vec<&'static str> = user.staff_roles.iter().map(|r| r.as_str()).collect();
+    if let Some(membership) = &user.membership {
+        roles.push(membership.role.as_str());
+        if membership.onboarding_contact {
+            roles.push("onboarding contact");
+        }
+    }
+    let html = AccountPage { visitor: &visitor, user, organisation, roles }.render()?;
+    Ok(page(&visitor, &context, StatusCode::OK, html))
+}

@@ -1,0 +1,136 @@
+//! Accounts and sign-in through the real HTTP server (SEC-2, SEC-3): registration with its errors, sign-in,
+//! sign-out, the lock-out after repeated failures, and CSRF refusals that change nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+#[macro_use]
+mod common;
+
+use common::{TestApp, browser, csrf_token};
+use onramp_domain::EmailAddress;
+
+on_both_backends!(
+    sec2_register_sign_in_and_sign_out,
+    sec3_bad_registration_shows_the_error_summary_and_keeps_input,
+    sec2_forms_without_a_csrf_token_or_from_another_site_change_nothing,
+    sec2_repeated_failures_lock_the_account
+);
+
+async fn register(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    let page = client.get(format!("{}/register", app.address)).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf_token", csrf_token(&page)),
+        ("email", email.to_owned()),
+        ("full_name", "Olu Owner".to_owned()),
+        ("password", password.to_owned()),
+        ("confirm_password", password.to_owned()),
+    ];
+    client.post(format!("{}/register", app.address)).form(&form).send().await.unwrap()
+}
+
+async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    let page = client.get(format!("{}/sign-in", app.address)).send().await.unwrap().text().await.unwrap();
+    let form = [("csrf_token", csrf_token(&page)), ("email", email.to_owned()), ("password", password.to_owned())];
+    client.post(format!("{}/sign-in", app.address)).form(&form).send().await.unwrap()
+}
+
+async fn sec2_register_sign_in_and_sign_out(app: TestApp) {
+    let client = browser();
+    let registered = register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    assert_eq!(registered.status(), 303);
+    let user = app.context.store.user_by_email(&EmailAddress::parse("olu@acme.example").unwrap()).await.unwrap();
+    assert!(user.unwrap().password_hash.unwrap().starts_with("$argon2id$"));
+
+    let signed_in = sign_in(&app, &client, "OLU@acme.example", "a long enough passphrase").await;
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let home = client.get(&app.address).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Signed in as Olu Owner"), "{home}");
+    let account = client.get(format!("{}/account", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(account.contains("olu@acme.example"), "{account}");
+
+    let form = [("csrf_token", csrf_token(&home))];
+    let out = client.post(format!("{}/sign-out", app.address)).form(&form).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    let home = client.get(&app.address).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("Signed in as"), "the session is gone");
+    let account = client.get(format!("{}/account", app.address)).send().await.unwrap();
+    assert_eq!((account.status().as_u16(), account.headers()["location"].to_str().unwrap()), (303, "/sign-in"));
+}
+
+async fn sec3_bad_registration_shows_the_error_summary_and_keeps_input(app: TestApp) {
+    let client = browser();
+    let refused = register(&app, &client, "not-an-address", "short").await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("There is a problem"), "{page}");
+    assert!(page.contains(r##"<a href="#email">"##) && page.contains(r##"<a href="#password">"##), "{page}");
+    assert!(page.contains(r#"value="not-an-address""#), "what the user typed is kept");
+    assert!(page.contains("<title>Error: Create an account"), "the title says there is an error");
+    assert!(
+        app.context
+            .store
+            .user_by_email(&EmailAddress::parse("not-an@address.example").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    let twice = register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    assert_eq!(twice.status(), 422);
+    assert!(twice.text().await.unwrap().contains("exists already"));
+}
+
+async fn sec2_forms_without_a_csrf_token_or_from_another_site_change_nothing(app: TestApp) {
+    let client = browser();
+    let page = client.get(format!("{}/register", app.address)).send().await.unwrap().text().await.unwrap();
+    let good = csrf_token(&page);
+    let form = |token: &str| {
+        [
+            ("csrf_token", token.to_owned()),
+            ("email", "mallory@evil.example".to_owned()),
+            ("full_name", "Mallory".to_owned()),
+            ("password", "a long enough passphrase".to_owned()),
+            ("confirm_password", "a long enough passphrase".to_owned()),
+        ]
+    };
+    let missing = client.post(format!("{}/register", app.address)).form(&form("")).send().await.unwrap();
+    assert_eq!(missing.status(), 403);
+    let cross_site = client
+        .post(format!("{}/register", app.address))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form(&good))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let foreign_origin = reqwest::Client::new()
+        .post(format!("{}/register", app.address))
+        .header("origin", "https://evil.example")
+        .form(&form(&good))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign_origin.status(), 403);
+    let email = EmailAddress::parse("mallory@evil.example").unwrap();
+    assert!(app.context.store.user_by_email(&email).await.unwrap().is_none(), "nothing was created");
+}
+
+async fn sec2_repeated_failures_lock_the_account(app: TestApp) {
+    let client = browser();
+    register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    for _ in 0..4 {
+        let wrong = sign_in(&app, &client, "olu@acme.example", "wrong password!!").await;
+        assert_eq!(wrong.status(), 422);
+        assert!(wrong.text().await.unwrap().contains("email address or password is not right"));
+    }
+    let locked = sign_in(&app, &client, "olu@acme.example", "wrong password!!").await;
+    assert!(locked.text().await.unwrap().contains("too many failed sign-ins"));
+    let still_locked = sign_in(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    assert_eq!(still_locked.status(), 422, "even the right password waits for the lock-out to end");
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let after = sign_in(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    assert_eq!(after.status(), 303);
+}
