@@ -10,6 +10,7 @@ pub mod demo;
 pub mod jobs;
 pub mod legacy;
 pub mod lifecycle;
+pub mod organisations;
 pub mod password;
 
 use std::sync::Arc;

@@ -80,6 +80,13 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
         organisation: &NewOrganisation,
         now: Timestamp,
     ) -> Result<Organisation, StoreError>;
+    /// Stores a new organisation with `owner` as its first member (team role owner), in one transaction.
+    async fn create_organisation_with_owner(
+        &self,
+        organisation: &NewOrganisation,
+        owner: UserId,
+        now: Timestamp,
+    ) -> Result<Organisation, StoreError>;
     async fn update_organisation(
         &self,
         id: OrganisationId,

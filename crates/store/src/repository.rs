@@ -120,6 +120,43 @@ impl Repository for Store {
         row.try_into()
     }
 
+    async fn create_organisation_with_owner(
+        &self,
+        organisation: &NewOrganisation,
+        owner: UserId,
+        now: Timestamp,
+    ) -> Result<Organisation, StoreError> {
+        let id = OrganisationId::new_at(now);
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO organisations (id, name, ods_code, company_number, registered_address, kind, \
+             delivery_notice_mailbox, im1_supplier, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id.0)
+        .bind(&organisation.name)
+        .bind(organisation.ods_code.as_str())
+        .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(&organisation.registered_address)
+        .bind(organisation.kind.as_str())
+        .bind(organisation.delivery_notice_mailbox.as_str())
+        .bind(organisation.im1_supplier)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::unique_as("ODS code"))?;
+        sqlx::query(
+            "INSERT INTO memberships (user_id, organisation_id, role, onboarding_contact) VALUES ($1, $2, 'owner', $3)",
+        )
+        .bind(owner.0)
+        .bind(id.0)
+        .bind(false)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::unique_as("membership (you already belong to an organisation)"))?;
+        tx.commit().await?;
+        self.organisation(id).await?.ok_or(StoreError::NotFound { entity: "organisation" })
+    }
+
     async fn update_organisation(
         &self,
         id: OrganisationId,

@@ -3,9 +3,11 @@
 //! code and what the user sees in one place.
 
 mod accounts;
+mod agreements;
 mod csrf;
 mod error;
 mod forms;
+mod organisations;
 mod pages;
 mod probes;
 mod session;
@@ -28,6 +30,14 @@ pub fn router(context: AppContext) -> Router {
         .route("/sign-out", post(accounts::sign_out))
         .route("/register", get(accounts::register_form).post(accounts::register))
         .route("/account", get(accounts::account))
+        .route("/agreements", get(agreements::list))
+        .route("/agreements/{number}", get(agreements::show))
+        .route("/agreements/{number}/accept", post(agreements::accept))
+        .route("/agreements/{number}/query", post(agreements::raise_query))
+        .route("/agreements/{number}/comment", post(agreements::comment))
+        .route("/agreements/{number}/staff/{action}", post(agreements::staff_action))
+        .route("/organisation", get(organisations::show).post(organisations::register))
+        .route("/organisation/onboarding-contact", post(organisations::nominate))
         .route("/healthz", get(probes::healthz))
         .route("/readyz", get(probes::readyz))
         .route("/assets/onramp.css", get(pages::stylesheet))

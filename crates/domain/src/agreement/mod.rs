@@ -366,3 +366,62 @@ pub struct Contact {
     pub organisation: Option<OrganisationId>,
     pub onboarding_contact: bool,
 }
+
+/// A London date as people write it: "3 March 2027".
+pub fn long_date(date: Date) -> String {
+    date.strftime("%-d %B %Y").to_string()
+}
+
+impl Agreement {
+    /// CA-14: what happens next to this agreement and when, in a sentence for its page.
+    pub fn what_happens_next(&self, now: Timestamp) -> String {
+        let days_left = |deadline: Timestamp| {
+            let hours = deadline.duration_since(now).as_hours().max(0);
+            let days = (hours + 23) / 24;
+            if days == 1 { "1 day left".to_owned() } else { format!("{days} days left") }
+        };
+        let on = |instant: Timestamp| long_date(crate::calendar::date_of(instant));
+        match (self.state, self.substate, self.signature_type, self.review_timer) {
+            (AgreementState::Draft, Some(Substate::AwaitingReview), _, _) => {
+                "The agreement team is preparing this agreement. Its contacts will be told when it is issued.".into()
+            }
+            (AgreementState::Draft, _, SignatureType::AutoAccepted, Some(ReviewTimer::Paused { since, remaining })) => {
+                let days = (remaining.as_hours() + 23) / 24;
+                format!(
+                    "Paused since {} while a query is answered. When the agreement team resumes it, {days} days of review remain before it auto-accepts.",
+                    on(since)
+                )
+            }
+            (AgreementState::Draft, _, SignatureType::AutoAccepted, Some(ReviewTimer::Running { deadline })) => {
+                format!(
+                    "Auto-accepts on {}, {}. Raise a query before then if you have questions.",
+                    on(deadline),
+                    days_left(deadline)
+                )
+            }
+            (AgreementState::Draft, _, _, _) => match self.review_deadline {
+                Some(deadline) if deadline > now => format!(
+                    "An onboarding contact must accept it by {}, {}. If it is not accepted by then it will be cancelled.",
+                    on(deadline),
+                    days_left(deadline)
+                ),
+                _ => "The review period has ended; it will be cancelled.".into(),
+            },
+            (AgreementState::Active, ..) => match self.scheduled_end_date {
+                Some(end) => format!("Active. It ends on {} (termination agreed).", long_date(end)),
+                None => {
+                    "Active. Nothing is due: a new agreement will be issued if the terms or your API products change."
+                        .into()
+                }
+            },
+            (AgreementState::Expired, ..) => format!(
+                "Expired{}.{}",
+                self.end_date.map(|d| format!(" on {}", long_date(d))).unwrap_or_default(),
+                self.closing_reason.as_ref().map(|r| format!(" {r}.")).unwrap_or_default()
+            ),
+            (AgreementState::Cancelled, ..) => {
+                format!("Cancelled.{}", self.closing_reason.as_ref().map(|r| format!(" {r}.")).unwrap_or_default())
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The connecting party's journey through the portal, over real HTTP (WEB-1, CA-13, CA-14, CA-3, SEC-1):
+//! register, create an organisation, be nominated onboarding contact, see *My Connection Agreements* with its
+//! default filter and *Clear all*, accept an agreement, and see a paused terms change.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+#[macro_use]
+mod common;
+
+use common::{TestApp, browser, csrf_token};
+use jiff::SignedDuration;
+use onramp_domain::agreement::{Actor, Origin};
+use onramp_domain::{ApiProduct, EmailAddress, NewUser, PersonName, StaffRole, User};
+use onramp_service::{jobs, lifecycle};
+
+on_both_backends!(ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change);
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let token = csrf_token(page);
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    form.extend_from_slice(fields);
+    client.post(format!("{}{path}", app.address)).form(&form).send().await.unwrap()
+}
+
+async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap()
+}
+
+const PASSWORD: &str = "a long enough passphrase";
+
+async fn signed_in(app: &TestApp, email: &str, name: &str) -> reqwest::Client {
+    let client = browser();
+    let page = get(app, &client, "/register").await;
+    let password = PASSWORD;
+    let fields = [("email", email), ("full_name", name), ("password", password), ("confirm_password", password)];
+    assert_eq!(post(app, &client, "/register", &page, &fields).await.status(), 303);
+    sign_in(app, email).await
+}
+
+/// A fresh browser session for an existing account (sessions last 12 hours; the tests jump months).
+async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let password = PASSWORD;
+    let page = get(app, &client, "/sign-in").await;
+    assert_eq!(post(app, &client, "/sign-in", &page, &[("email", email), ("password", password)]).await.status(), 303);
+    client
+}
+
+async fn staff(app: &TestApp) -> User {
+    let user = NewUser {
+        email: EmailAddress::parse("agreements@provider.example").unwrap(),
+        full_name: PersonName::parse("Aisha Agreements").unwrap(),
+        password_hash: None,
+        staff_roles: vec![StaffRole::AgreementTeam],
+    };
+    app.context.store.create_user(&user, app.clock.now_for_test()).await.unwrap()
+}
+
+trait NowForTest {
+    fn now_for_test(&self) -> jiff::Timestamp;
+}
+
+impl NowForTest for onramp_service::clock::ManualClock {
+    fn now_for_test(&self) -> jiff::Timestamp {
+        onramp_domain::Clock::now(self)
+    }
+}
+
+async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(app: TestApp) {
+    let supplier = signed_in(&app, "olu@acme.example", "Olu Owner").await;
+
+    // ORG-4 in the portal: errors in place, what was typed kept, nothing saved.
+    let page = get(&app, &supplier, "/organisation").await;
+    assert!(page.contains("Register your organisation"));
+    let bad = post(
+        &app,
+        &supplier,
+        "/organisation",
+        &page,
+        &[("name", "Acme Health"), ("ods_code", "X"), ("kind", "commercial")],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("There is a problem") && bad.contains(r##"href="#ods_code""##), "{bad}");
+    assert!(bad.contains(r#"value="Acme Health""#));
+    assert!(app.context.store.organisations().await.unwrap().is_empty());
+
+    let good = [
+        ("name", "Acme Health"),
+        ("ods_code", "X26"),
+        ("company_number", "01234567"),
+        ("registered_address", "1 High Street\nLeeds"),
+        ("kind", "commercial"),
+        ("delivery_notice_mailbox", "notices@acme.example"),
+    ];
+    assert_eq!(post(&app, &supplier, "/organisation", &page, &good).await.status(), 303);
+    let page = get(&app, &supplier, "/organisation").await;
+    assert!(page.contains("Nominate me as onboarding contact"), "{page}");
+    assert_eq!(post(&app, &supplier, "/organisation/onboarding-contact", &page, &[]).await.status(), 303);
+    assert!(!get(&app, &supplier, "/organisation").await.contains("Nominate me"));
+
+    // The agreement team issues one contract that runs out, then one to accept.
+    let team = staff(&app).await;
+    let organisation = app.context.store.organisations().await.unwrap().remove(0);
+    let lapsed =
+        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+            .await
+            .unwrap();
+    lifecycle::issue(&app.context, &team, lapsed.id).await.unwrap();
+    app.clock.advance(SignedDuration::from_hours(24 * 91));
+    jobs::run_due(&app.context, app.clock.now_for_test()).await.unwrap();
+    let current =
+        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+            .await
+            .unwrap();
+    lifecycle::issue(&app.context, &team, current.id).await.unwrap();
+    let supplier = sign_in(&app, "olu@acme.example").await;
+
+    // CA-13: the default list hides Cancelled; "Clear all" shows it.
+    let list = get(&app, &supplier, "/agreements").await;
+    assert!(list.contains(&current.number.to_string()) && !list.contains(&lapsed.number.to_string()), "{list}");
+    assert!(list.contains("Clear all"));
+    let everything = get(&app, &supplier, "/agreements?all=1").await;
+    assert!(everything.contains(&lapsed.number.to_string()) && everything.contains("Cancelled"));
+
+    // CA-14 and CA-3: the page says what happens next; accepting needs the tick.
+    let path = format!("/agreements/{}", current.number);
+    let page = get(&app, &supplier, &path).await;
+    assert!(page.contains("What happens next") && page.contains("90 days left"), "{page}");
+    assert!(page.contains("I have read and understood"));
+    let untick = post(&app, &supplier, &format!("{path}/accept"), &page, &[]).await;
+    assert_eq!(untick.status(), 422);
+    assert!(untick.text().await.unwrap().contains("There is a problem"));
+    let accepted = post(&app, &supplier, &format!("{path}/accept"), &page, &[("read_and_understood", "yes")]).await;
+    assert_eq!(accepted.status(), 303);
+    let page = get(&app, &supplier, &path).await;
+    let today = onramp_domain::agreement::long_date(onramp_domain::calendar::date_of(app.clock.now_for_test()));
+    assert!(page.contains("Active") && page.contains("Olu Owner") && page.contains(&today), "{page}");
+
+    // SEC-1: someone from another organisation gets "not found".
+    let outsider = signed_in(&app, "eve@other.example", "Eve Other").await;
+    let response = outsider.get(format!("{}{path}", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+
+    // A terms change, paused by the agreement team: the supplier sees "Paused since".
+    let actor = Actor::System { process: "test".into() };
+    lifecycle::publish_terms(&app.context, 7, actor, 10, None).await.unwrap();
+    let draft =
+        app.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    lifecycle::pause(&app.context, &team, draft.id).await.unwrap();
+    let page = get(&app, &supplier, &format!("/agreements/{}", draft.number)).await;
+    assert!(page.contains("Paused since"), "{page}");
+    assert!(page.contains("Raise a query"));
+}
