@@ -14,6 +14,8 @@ pub enum CaseError {
     NotFound,
     #[error("only provider staff may add internal notes")]
     InternalNoteByParty,
+    #[error("viewers can read cases but not write in them; ask an owner or admin of your organisation")]
+    ViewerReadOnly,
     #[error("write a message")]
     Empty,
     #[error("the message must be 10,000 characters or fewer")]
@@ -57,6 +59,9 @@ pub async fn comment(
     let staff = user.is_staff();
     if visibility == Visibility::Internal && !staff {
         return Err(CaseError::InternalNoteByParty);
+    }
+    if user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer) && !staff {
+        return Err(CaseError::ViewerReadOnly);
     }
     let now = context.clock.now();
     let mut work = context.store.begin(case.organisation_id).await?;

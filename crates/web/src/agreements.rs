@@ -319,6 +319,7 @@ pub async fn comment(
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
         Err(cases::CaseError::Store(error)) => Err(error.into()),
         Err(cases::CaseError::NotFound) => Err(WebError::NotFound),
+        Err(cases::CaseError::ViewerReadOnly) => Err(WebError::Forbidden),
         Err(other) => refused(&context, &visitor, user, &agreement, "body", other.to_string()).await,
     }
 }

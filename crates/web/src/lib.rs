@@ -22,25 +22,74 @@ use tower_http::trace::TraceLayer;
 
 pub use error::WebError;
 
+/// One route: its method and path as the authorisation test names them.
+pub type RouteRow = (&'static str, &'static str);
+
+/// Registers routes and keeps a table of them, so the authorisation test can check that every route has a
+/// row in it: a route added without one fails that test.
+struct Routes {
+    router: Router<AppContext>,
+    table: Vec<RouteRow>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self { router: Router::new(), table: Vec::new() }
+    }
+
+    fn get<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppContext>,
+        T: 'static,
+    {
+        self.table.push(("GET", path));
+        self.router = self.router.route(path, get(handler));
+        self
+    }
+
+    fn post<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppContext>,
+        T: 'static,
+    {
+        self.table.push(("POST", path));
+        self.router = self.router.route(path, post(handler));
+        self
+    }
+}
+
+fn routes() -> Routes {
+    Routes::new()
+        .get("/", pages::home)
+        .get("/sign-in", accounts::sign_in_form)
+        .post("/sign-in", accounts::sign_in)
+        .post("/sign-out", accounts::sign_out)
+        .get("/register", accounts::register_form)
+        .post("/register", accounts::register)
+        .get("/account", accounts::account)
+        .get("/agreements", agreements::list)
+        .get("/agreements/{number}", agreements::show)
+        .post("/agreements/{number}/accept", agreements::accept)
+        .post("/agreements/{number}/query", agreements::raise_query)
+        .post("/agreements/{number}/comment", agreements::comment)
+        .post("/agreements/{number}/staff/{action}", agreements::staff_action)
+        .get("/organisation", organisations::show)
+        .post("/organisation", organisations::register)
+        .post("/organisation/onboarding-contact", organisations::nominate)
+        .get("/healthz", probes::healthz)
+        .get("/readyz", probes::readyz)
+        .get("/assets/onramp.css", pages::stylesheet)
+}
+
+/// Every route of the application, as (method, path).
+pub fn route_table() -> Vec<RouteRow> {
+    routes().table
+}
+
 /// Every route of the application.
 pub fn router(context: AppContext) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/sign-in", get(accounts::sign_in_form).post(accounts::sign_in))
-        .route("/sign-out", post(accounts::sign_out))
-        .route("/register", get(accounts::register_form).post(accounts::register))
-        .route("/account", get(accounts::account))
-        .route("/agreements", get(agreements::list))
-        .route("/agreements/{number}", get(agreements::show))
-        .route("/agreements/{number}/accept", post(agreements::accept))
-        .route("/agreements/{number}/query", post(agreements::raise_query))
-        .route("/agreements/{number}/comment", post(agreements::comment))
-        .route("/agreements/{number}/staff/{action}", post(agreements::staff_action))
-        .route("/organisation", get(organisations::show).post(organisations::register))
-        .route("/organisation/onboarding-contact", post(organisations::nominate))
-        .route("/healthz", get(probes::healthz))
-        .route("/readyz", get(probes::readyz))
-        .route("/assets/onramp.css", get(pages::stylesheet))
+    routes()
+        .router
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect))
         .layer(TraceLayer::new_for_http())

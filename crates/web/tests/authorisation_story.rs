@@ -1,0 +1,151 @@
+//! SEC-1: every route, walked as a visitor who is not signed in, as a viewer of the organisation that owns the
+//! agreement, and as a user of another organisation. Each answer is checked. A route registered without a
+//! row here fails the first assertion.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+#[macro_use]
+mod common;
+
+use common::{TestApp, browser, csrf_token};
+use onramp_domain::agreement::Origin;
+use onramp_domain::{
+    ApiProduct, EmailAddress, Membership, NewOrganisation, NewUser, OrganisationInput, PersonName, StaffRole, TeamRole,
+};
+use onramp_service::lifecycle;
+
+on_both_backends!(sec1_every_route_answers_each_kind_of_visitor_as_expected);
+
+/// Expected status for: not signed in, viewer of the owning organisation, user of another organisation.
+const EXPECTED: &[(&str, &str, [u16; 3])] = &[
+    ("GET", "/", [200, 200, 200]),
+    ("GET", "/sign-in", [200, 200, 200]),
+    ("POST", "/sign-in", [422, 422, 422]),
+    ("POST", "/sign-out", [303, 303, 303]),
+    ("GET", "/register", [200, 200, 200]),
+    ("POST", "/register", [422, 422, 422]),
+    ("GET", "/account", [303, 200, 200]),
+    ("GET", "/agreements", [303, 200, 200]),
+    ("GET", "/agreements/{number}", [303, 200, 404]),
+    ("POST", "/agreements/{number}/accept", [303, 422, 404]),
+    ("POST", "/agreements/{number}/query", [303, 422, 404]),
+    ("POST", "/agreements/{number}/comment", [303, 403, 404]),
+    ("POST", "/agreements/{number}/staff/{action}", [303, 404, 404]),
+    ("GET", "/organisation", [303, 200, 200]),
+    ("POST", "/organisation", [303, 409, 409]),
+    ("POST", "/organisation/onboarding-contact", [303, 403, 303]),
+    ("GET", "/healthz", [200, 200, 200]),
+    ("GET", "/readyz", [200, 200, 200]),
+    ("GET", "/assets/onramp.css", [200, 200, 200]),
+];
+
+async fn member(app: &TestApp, email: &str, ods: &str, role: TeamRole) -> reqwest::Client {
+    let now = onramp_domain::Clock::now(app.clock.as_ref());
+    let organisation =
+        match app.context.store.organisation_by_ods_code(&onramp_domain::OdsCode::parse(ods).unwrap()).await.unwrap() {
+            Some(existing) => existing,
+            None => {
+                let details = NewOrganisation::parse(&OrganisationInput {
+                    name: format!("Organisation {ods}"),
+                    ods_code: ods.into(),
+                    company_number: "01234567".into(),
+                    registered_address: "1 High Street".into(),
+                    kind: "commercial".into(),
+                    delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
+                    im1_supplier: false,
+                })
+                .unwrap();
+                app.context.store.create_organisation(&details, now).await.unwrap()
+            }
+        };
+    let hash = onramp_service::password::hash(onramp_domain::Password::parse("a long enough passphrase").unwrap())
+        .await
+        .unwrap();
+    let user = NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        full_name: PersonName::parse("Test Person").unwrap(),
+        password_hash: Some(hash),
+        staff_roles: vec![],
+    };
+    let user = app.context.store.create_user(&user, now).await.unwrap();
+    let membership = Membership { organisation_id: organisation.id, role, onboarding_contact: false };
+    app.context.store.set_membership(user.id, Some(&membership)).await.unwrap();
+    let client = browser();
+    let page = client.get(format!("{}/sign-in", app.address)).send().await.unwrap().text().await.unwrap();
+    let form =
+        [("csrf_token", csrf_token(&page)), ("email", email.into()), ("password", "a long enough passphrase".into())];
+    let signed_in = client.post(format!("{}/sign-in", app.address)).form(&form).send().await.unwrap();
+    assert_eq!(signed_in.status(), 303, "{email} signs in");
+    client
+}
+
+async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp) {
+    let mut routes = onramp_web::route_table();
+    routes.sort_unstable();
+    let mut rows: Vec<(&str, &str)> = EXPECTED.iter().map(|(method, path, _)| (*method, *path)).collect();
+    rows.sort_unstable();
+    assert_eq!(routes, rows, "every route needs a row in EXPECTED, and every row a route");
+
+    let staff = app
+        .context
+        .store
+        .create_user(
+            &NewUser {
+                email: EmailAddress::parse("agreements@provider.example").unwrap(),
+                full_name: PersonName::parse("Aisha Agreements").unwrap(),
+                password_hash: None,
+                staff_roles: vec![StaffRole::AgreementTeam],
+            },
+            onramp_domain::Clock::now(app.clock.as_ref()),
+        )
+        .await
+        .unwrap();
+    let visitors = [
+        browser(),
+        member(&app, "viewer@owner.example", "OWN01", TeamRole::Viewer).await,
+        member(&app, "owner@other.example", "OTH01", TeamRole::Owner).await,
+    ];
+    let owner = app
+        .context
+        .store
+        .organisation_by_ods_code(&onramp_domain::OdsCode::parse("OWN01").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let agreement = lifecycle::create(&app.context, &staff, owner.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+        .await
+        .unwrap();
+    let agreement = lifecycle::issue(&app.context, &staff, agreement.id).await.unwrap();
+
+    // Sign-out ends the sessions, so it is walked last.
+    let walk = EXPECTED
+        .iter()
+        .filter(|(_, path, _)| *path != "/sign-out")
+        .chain(EXPECTED.iter().filter(|(_, path, _)| *path == "/sign-out"));
+    for (method, path, expected) in walk {
+        let url = format!(
+            "{}{}",
+            app.address,
+            path.replace("{number}", &agreement.number.to_string()).replace("{action}", "pause")
+        );
+        for (visitor, client) in visitors.iter().enumerate() {
+            let response = if *method == "GET" {
+                client.get(&url).send().await.unwrap()
+            } else {
+                let page = client.get(format!("{}/sign-in", app.address)).send().await.unwrap().text().await.unwrap();
+                let form = [
+                    ("csrf_token", csrf_token(&page)),
+                    ("read_and_understood", "yes".into()),
+                    ("description", "A question".into()),
+                    ("body", "A comment".into()),
+                ];
+                client.post(&url).form(&form).send().await.unwrap()
+            };
+            let who = ["not signed in", "viewer", "other organisation"][visitor];
+            assert_eq!(response.status().as_u16(), expected[visitor], "{method} {path} as {who}");
+            if expected[visitor] == 303 && *path != "/sign-out" && *path != "/organisation/onboarding-contact" {
+                assert_eq!(response.headers()["location"], "/sign-in", "{method} {path} as {who} goes to sign-in");
+            }
+        }
+    }
+}
