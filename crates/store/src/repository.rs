@@ -38,6 +38,32 @@ impl Store {
     }
 }
 
+/// Inserts a new organisation in `tx`; `Conflict` when its ODS code is taken.
+async fn insert_organisation(
+    tx: &mut Transaction<'static, Db>,
+    organisation: &NewOrganisation,
+    now: Timestamp,
+) -> Result<OrganisationId, StoreError> {
+    let id = OrganisationId::new_at(now);
+    sqlx::query(
+        "INSERT INTO organisations (id, name, ods_code, company_number, registered_address, kind, \
+         delivery_notice_mailbox, im1_supplier, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.0)
+    .bind(&organisation.name)
+    .bind(organisation.ods_code.as_str())
+    .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
+    .bind(&organisation.registered_address)
+    .bind(organisation.kind.as_str())
+    .bind(organisation.delivery_notice_mailbox.as_str())
+    .bind(organisation.im1_supplier)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::unique_as("ODS code"))?;
+    Ok(id)
+}
+
 /// `NotFound` unless the row `SELECT id FROM {table} WHERE id = $1` finds exists.
 async fn require_exists(
     tx: &mut Transaction<'static, Db>,
@@ -98,26 +124,10 @@ impl Repository for Store {
         organisation: &NewOrganisation,
         now: Timestamp,
     ) -> Result<Organisation, StoreError> {
-        let id = OrganisationId::new_at(now);
-        let row: OrganisationRow = sqlx::query_as(
-            "INSERT INTO organisations (id, name, ods_code, company_number, registered_address, kind, \
-             delivery_notice_mailbox, im1_supplier, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             RETURNING id, name, ods_code, company_number, registered_address, kind, delivery_notice_mailbox, \
-             im1_supplier, created_at",
-        )
-        .bind(id.0)
-        .bind(&organisation.name)
-        .bind(organisation.ods_code.as_str())
-        .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(&organisation.registered_address)
-        .bind(organisation.kind.as_str())
-        .bind(organisation.delivery_notice_mailbox.as_str())
-        .bind(organisation.im1_supplier)
-        .bind(to_micros(now))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::unique_as("ODS code"))?;
-        row.try_into()
+        let mut tx = begin_write(&self.pool).await?;
+        let id = insert_organisation(&mut tx, organisation, now).await?;
+        tx.commit().await?;
+        self.organisation(id).await?.ok_or(StoreError::NotFound { entity: "organisation" })
     }
 
     async fn create_organisation_with_owner(
@@ -126,24 +136,8 @@ impl Repository for Store {
         owner: UserId,
         now: Timestamp,
     ) -> Result<Organisation, StoreError> {
-        let id = OrganisationId::new_at(now);
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query(
-            "INSERT INTO organisations (id, name, ods_code, company_number, registered_address, kind, \
-             delivery_notice_mailbox, im1_supplier, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id.0)
-        .bind(&organisation.name)
-        .bind(organisation.ods_code.as_str())
-        .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(&organisation.registered_address)
-        .bind(organisation.kind.as_str())
-        .bind(organisation.delivery_notice_mailbox.as_str())
-        .bind(organisation.im1_supplier)
-        .bind(to_micros(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::unique_as("ODS code"))?;
+        let id = insert_organisation(&mut tx, organisation, now).await?;
         sqlx::query(
             "INSERT INTO memberships (user_id, organisation_id, role, onboarding_contact) VALUES ($1, $2, 'owner', $3)",
         )
