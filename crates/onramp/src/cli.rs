@@ -24,7 +24,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the web server (and, in later releases, the job worker).
+    /// Run the web server and the durable-timer worker until SIGTERM or Ctrl-C.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080 (overrides ONRAMP_LISTEN).
         #[arg(long, value_name = "ADDRESS")]
@@ -60,6 +60,7 @@ enum Import {
 #[derive(Debug, Subcommand)]
 enum Agreements {
     /// Issue a version-6 contract to every organisation whose Active agreement is on paper (CA-12).
+    #[command(name = "issue-version-6")]
     IssueVersion6 {
         /// E-mail address of the agreement-team member doing it.
         #[arg(long = "as", value_name = "EMAIL")]
