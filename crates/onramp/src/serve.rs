@@ -2,7 +2,6 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context;
-use onramp_domain::Clock;
 use onramp_service::clock::{DemoClock, SystemClock};
 use onramp_service::config::Config;
 use onramp_service::{AppContext, demo};
@@ -12,11 +11,11 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     let store = crate::cli::open_store(&config).await?;
     store.migrate().await.context("migrating the database")?;
     let demo_clock = demo_mode.then(|| Arc::new(DemoClock::new()));
-    let clock: Arc<dyn Clock> = match &demo_clock {
-        Some(demo) => demo.clone(),
-        None => Arc::new(SystemClock),
-    };
-    let context = AppContext::new(config, Arc::clone(&store), clock).context("loading the shipped terms versions")?;
+    let context = match &demo_clock {
+        Some(demo) => AppContext::in_demo_mode(config, Arc::clone(&store), demo.clone()),
+        None => AppContext::new(config, Arc::clone(&store), Arc::new(SystemClock)),
+    }
+    .context("loading the shipped terms versions")?;
 
     let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
 

@@ -60,7 +60,7 @@ pub async fn comment(
     if visibility == Visibility::Internal && !staff {
         return Err(CaseError::InternalNoteByParty);
     }
-    if user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer) && !staff {
+    if is_viewer(user) {
         return Err(CaseError::ViewerReadOnly);
     }
     let now = context.clock.now();
@@ -111,9 +111,17 @@ pub async fn comment(
     case_for(context, user, number).await
 }
 
+/// Viewers of a connecting party read cases but do not write in them.
+fn is_viewer(user: &User) -> bool {
+    !user.is_staff() && user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer)
+}
+
 /// Adds an extra address to the case's watch list.
 pub async fn watch(context: &AppContext, user: &User, number: CaseNumber, email: &str) -> Result<Case, CaseError> {
     let case = case_for(context, user, number).await?;
+    if is_viewer(user) {
+        return Err(CaseError::ViewerReadOnly);
+    }
     let email = EmailAddress::parse(email)?;
     let mut work = context.store.begin(case.organisation_id).await?;
     work.watch_case(number, email.as_str()).await?;

@@ -307,3 +307,40 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
     jobs::run_due(context, now).await?;
     Ok(())
 }
+
+/// Why demo time could not be moved.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoClockError {
+    #[error("demo time can only be moved when Onramp runs with `serve --demo`")]
+    NotDemoMode,
+    #[error("only the agreement team may move demo time")]
+    NotAllowed,
+    #[error("move demo time forward by 1 hour to 400 days")]
+    OutOfRange,
+    #[error(transparent)]
+    Store(#[from] onramp_store::StoreError),
+}
+
+/// The longest single jump: far enough to pass any deadline (the 90-day review window), short enough to
+/// catch a typing mistake.
+pub const MAX_DEMO_JUMP: jiff::SignedDuration = jiff::SignedDuration::from_hours(400 * 24);
+
+/// Moves demo time forward by `by` for every instance (the offset is stored), catches this instance's clock
+/// up at once and fires whatever fell due, so the person who moved time sees the result on the next page.
+pub async fn advance_clock(
+    context: &AppContext,
+    staff: &onramp_domain::User,
+    by: jiff::SignedDuration,
+) -> Result<crate::jobs::RunReport, DemoClockError> {
+    let demo_clock = context.demo_clock.as_ref().ok_or(DemoClockError::NotDemoMode)?;
+    if !staff.has_staff_role(onramp_domain::StaffRole::AgreementTeam) {
+        return Err(DemoClockError::NotAllowed);
+    }
+    if by < jiff::SignedDuration::from_hours(1) || by > MAX_DEMO_JUMP {
+        return Err(DemoClockError::OutOfRange);
+    }
+    let offset = context.store.advance_demo_clock(by).await?;
+    demo_clock.catch_up(offset);
+    tracing::info!(hours = by.as_hours(), user = %staff.id, "demo time moved forward");
+    Ok(crate::jobs::run_due(context, context.clock.now()).await?)
+}

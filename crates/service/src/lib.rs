@@ -28,11 +28,30 @@ pub struct AppContext {
     pub store: Arc<dyn Repository>,
     pub clock: Arc<dyn Clock>,
     pub terms: Arc<TermsCatalogue>,
+    /// Set in demo mode only: the clock staff may move forward from the portal. It is also `clock`.
+    pub demo_clock: Option<Arc<clock::DemoClock>>,
 }
 
 impl AppContext {
     /// A context with the shipped terms versions.
     pub fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, TermsError> {
-        Ok(Self { config: Arc::new(config), store, clock, terms: Arc::new(TermsCatalogue::shipped()?) })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            clock,
+            terms: Arc::new(TermsCatalogue::shipped()?),
+            demo_clock: None,
+        })
+    }
+
+    /// A demo-mode context: time is `demo_clock`, which agreement-team staff may move forward.
+    pub fn in_demo_mode(
+        config: Config,
+        store: Arc<dyn Repository>,
+        demo_clock: Arc<clock::DemoClock>,
+    ) -> Result<Self, TermsError> {
+        let mut context = Self::new(config, store, demo_clock.clone())?;
+        context.demo_clock = Some(demo_clock);
+        Ok(context)
     }
 }

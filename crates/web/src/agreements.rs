@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::agreement::{Agreement, AgreementState, LedgerEntry, SignatureType, Substate, long_date};
-use onramp_domain::case::{Case, Visibility};
-use onramp_domain::{AgreementNumber, FieldErrors, StaffRole, User};
+use onramp_domain::case::Case;
+use onramp_domain::{AgreementNumber, ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
 use onramp_service::{AppContext, cases};
 use serde::Deserialize;
@@ -19,15 +19,133 @@ use crate::session::Visitor;
 
 const PAGE_SIZE: usize = 20;
 
-#[derive(Debug, Default, Deserialize)]
+/// The list's query string. Every field is text, so a bad value is reported on the page rather than
+/// refused by the extractor; [`Filters::parse`] checks them.
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct ListQuery {
     /// "Clear all": show every state, Cancelled and Expired included.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     all: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sort: Option<String>,
-    #[serde(default)]
-    page: Option<usize>,
+    #[serde(default, skip_serializing)]
+    page: Option<String>,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    state: String,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    substate: String,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    signature: String,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    organisation: String,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    product: String,
+    #[serde(default, skip_serializing_if = "is_blank")]
+    days_left: String,
+}
+
+fn is_blank(value: &str) -> bool {
+    value.trim().is_empty()
+}
+
+/// The staff filters of CA-13, parsed. `None` means "any".
+#[derive(Debug, Default)]
+struct Filters {
+    state: Option<AgreementState>,
+    substate: Option<Substate>,
+    signature: Option<SignatureType>,
+    organisation: Option<OrganisationId>,
+    product: Option<ApiProduct>,
+    /// At most this many days before the next deadline.
+    days_left: Option<i64>,
+}
+
+/// Days-left filters beyond a year are almost certainly typing mistakes.
+const MAX_DAYS_LEFT: i64 = 366;
+
+impl Filters {
+    fn parse(query: &ListQuery) -> Result<Self, FieldErrors> {
+        fn pick<T: Copy>(
+            errors: &mut FieldErrors,
+            field: &'static str,
+            raw: &str,
+            all: &[T],
+            name: impl Fn(T) -> &'static str,
+            what: &str,
+        ) -> Option<T> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return None;
+            }
+            let found = all.iter().copied().find(|value| name(*value) == raw);
+            if found.is_none() {
+                errors.add(field, format!("Choose a {what} from the list"));
+            }
+            found
+        }
+        let mut errors = FieldErrors::new();
+        let filters = Self {
+            state: pick(&mut errors, "state", &query.state, AgreementState::ALL, AgreementState::as_str, "state"),
+            substate: pick(&mut errors, "substate", &query.substate, Substate::ALL, Substate::as_str, "substate"),
+            signature: pick(
+                &mut errors,
+                "signature",
+                &query.signature,
+                SignatureType::ALL,
+                SignatureType::as_str,
+                "signature type",
+            ),
+            organisation: match query.organisation.trim() {
+                "" => None,
+                raw => match uuid::Uuid::parse_str(raw) {
+                    Ok(id) => Some(OrganisationId(id)),
+                    Err(_) => {
+                        errors.add("organisation", "Choose an organisation from the list");
+                        None
+                    }
+                },
+            },
+            product: pick(&mut errors, "product", &query.product, &ApiProduct::ALL, ApiProduct::slug, "API product"),
+            days_left: match query.days_left.trim() {
+                "" => None,
+                raw => match raw.parse::<i64>() {
+                    Ok(days) if (0..=MAX_DAYS_LEFT).contains(&days) => Some(days),
+                    _ => {
+                        errors.add(
+                            "days_left",
+                            format!("Days left must be a whole number from 0 to {MAX_DAYS_LEFT}, for example 14"),
+                        );
+                        None
+                    }
+                },
+            },
+        };
+        if errors.is_empty() { Ok(filters) } else { Err(errors) }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.state.is_none()
+            && self.substate.is_none()
+            && self.signature.is_none()
+            && self.organisation.is_none()
+            && self.product.is_none()
+            && self.days_left.is_none()
+    }
+
+    fn keeps(&self, agreement: &Agreement, now: jiff::Timestamp) -> bool {
+        self.state.is_none_or(|state| agreement.state == state)
+            && self.substate.is_none_or(|substate| agreement.substate == Some(substate))
+            && self.signature.is_none_or(|signature| agreement.signature_type == signature)
+            && self.organisation.is_none_or(|id| agreement.organisation_id == id)
+            && self.product.is_none_or(|product| agreement.api_products.contains(&product))
+            && self.days_left.is_none_or(|days| agreement.days_left(now).is_some_and(|left| left <= days))
+    }
+}
+
+/// CA-13's default: what a connecting party cares about day to day.
+fn in_default_states(agreement: &Agreement) -> bool {
+    agreement.state == AgreementState::Active
+        || (agreement.state == AgreementState::Draft && agreement.substate == Some(Substate::UnderReview))
 }
 
 /// One row of the list, formatted for display.
@@ -44,10 +162,11 @@ pub struct Row {
     accepted_by: String,
     start_date: String,
     created: String,
+    days_left: String,
 }
 
 impl Row {
-    fn of(agreement: &Agreement) -> Self {
+    fn of(agreement: &Agreement, now: jiff::Timestamp) -> Self {
         let date = |d: Option<jiff::civil::Date>| d.map(long_date).unwrap_or_default();
         Self {
             number: agreement.number.to_string(),
@@ -62,6 +181,7 @@ impl Row {
             accepted_by: agreement.accepted_by.clone().unwrap_or_default(),
             start_date: date(agreement.start_date),
             created: agreement.created_at.strftime("%-d %B %Y %H:%M UTC").to_string(),
+            days_left: agreement.days_left(now).map(|days| days.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -70,17 +190,43 @@ impl Row {
 #[template(path = "agreements.html")]
 struct ListPage<'a> {
     visitor: &'a Visitor,
+    staff: bool,
     rows: Vec<Row>,
     all: bool,
+    filtered: bool,
     sort: &'a str,
     sort_links: Vec<(&'static str, &'static str, bool)>,
     page: usize,
     pages: usize,
     total: usize,
+    /// The current filters and "all", as a query string for the sort and page links.
+    carried: String,
+    form: FormView,
+    selects: Vec<(&'static str, &'static str, Vec<(String, String)>)>,
+}
+
+/// The choices of the staff filters, as (value, label).
+fn options<T: Copy>(
+    all: &[T],
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+) -> Vec<(String, String)> {
+    all.iter().map(|item| (value(*item).to_owned(), label(*item).to_owned())).collect()
+}
+
+/// The select boxes of the staff filters: (field, label, choices).
+fn filter_selects(organisations: Vec<(String, String)>) -> Vec<(&'static str, &'static str, Vec<(String, String)>)> {
+    vec![
+        ("state", "State", options(AgreementState::ALL, AgreementState::as_str, AgreementState::label)),
+        ("substate", "Substate", options(Substate::ALL, Substate::as_str, Substate::label)),
+        ("signature", "Signature type", options(SignatureType::ALL, SignatureType::as_str, SignatureType::label)),
+        ("organisation", "Organisation", organisations),
+        ("product", "API product", options(&ApiProduct::ALL, ApiProduct::slug, ApiProduct::name)),
+    ]
 }
 
 /// The agreements a user may see: staff see every organisation's; a connecting party only their own.
-async fn visible_agreements(context: &AppContext, user: &User) -> Result<Vec<Agreement>, WebError> {
+pub(crate) async fn visible_agreements(context: &AppContext, user: &User) -> Result<Vec<Agreement>, WebError> {
     if user.is_staff() {
         return Ok(context.store.all_agreements().await?);
     }
@@ -96,37 +242,81 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
-    let all = query.all.is_some();
+    let staff = user.is_staff();
+    let now = context.clock.now();
+    // A connecting party's list has no filters: only "Clear all" and sorting.
+    let (filters, errors) = match staff.then(|| Filters::parse(&query)) {
+        Some(Ok(filters)) => (filters, FieldErrors::new()),
+        Some(Err(errors)) => (Filters::default(), errors),
+        None => (Filters::default(), FieldErrors::new()),
+    };
+    let form = FormView::new(
+        errors,
+        [
+            ("state", query.state.clone()),
+            ("substate", query.substate.clone()),
+            ("signature", query.signature.clone()),
+            ("organisation", query.organisation.clone()),
+            ("product", query.product.clone()),
+            ("days_left", query.days_left.clone()),
+        ],
+    );
+    let all = query.all.is_some() || filters.state.is_some();
     let mut agreements: Vec<Agreement> = visible_agreements(&context, user)
         .await?
         .into_iter()
-        .filter(|a| {
-            all || a.state == AgreementState::Active
-                || (a.state == AgreementState::Draft && a.substate == Some(Substate::UnderReview))
-        })
+        .filter(|a| (all || in_default_states(a)) && filters.keeps(a, now))
         .collect();
     let sort = match query.sort.as_deref() {
         Some("created") => "created",
         Some("state") => "state",
         Some("start_date") => "start_date",
+        Some("days_left") if staff => "days_left",
         _ => "number",
     };
     match sort {
         "created" => agreements.sort_by_key(|a| std::cmp::Reverse(a.created_at)),
         "state" => agreements.sort_by_key(|a| (a.state.label(), std::cmp::Reverse(a.number))),
         "start_date" => agreements.sort_by_key(|a| std::cmp::Reverse(a.start_date)),
+        "days_left" => agreements.sort_by_key(|a| (a.days_left(now).unwrap_or(i64::MAX), a.number)),
         _ => agreements.sort_by_key(|a| std::cmp::Reverse(a.number)),
     }
     let total = agreements.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let page = query.page.unwrap_or(1).clamp(1, pages);
-    let rows = agreements.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).map(Row::of).collect();
-    let sort_links = [("number", "Number"), ("created", "Created"), ("state", "State"), ("start_date", "Start Date")]
-        .into_iter()
-        .map(|(key, label)| (key, label, key == sort))
-        .collect();
-    let html = ListPage { visitor: &visitor, rows, all, sort, sort_links, page, pages, total }.render()?;
-    Ok(Html(html).into_response())
+    let page = query.page.as_deref().and_then(|p| p.trim().parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
+    let rows = agreements.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).map(|a| Row::of(a, now)).collect();
+    let mut keys = vec![("number", "Number"), ("created", "Created"), ("state", "State"), ("start_date", "Start Date")];
+    if staff {
+        keys.push(("days_left", "Days left"));
+    }
+    let sort_links = keys.into_iter().map(|(key, label)| (key, label, key == sort)).collect();
+    let carried =
+        serde_urlencoded::to_string(ListQuery { sort: None, page: None, ..query.clone() }).unwrap_or_default();
+    let selects = if staff {
+        let mut organisations: Vec<(String, String)> =
+            context.store.organisations().await?.into_iter().map(|o| (o.id.0.to_string(), o.details.name)).collect();
+        organisations.sort_by(|a, b| a.1.cmp(&b.1));
+        filter_selects(organisations)
+    } else {
+        Vec::new()
+    };
+    let page_view = ListPage {
+        visitor: &visitor,
+        staff,
+        rows,
+        all,
+        filtered: !filters.is_empty(),
+        sort,
+        sort_links,
+        page,
+        pages,
+        total,
+        carried,
+        form,
+        selects,
+    };
+    let status = if page_view.form.has_errors() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, Html(page_view.render()?)).into_response())
 }
 
 #[derive(Template)]
@@ -168,7 +358,7 @@ impl LedgerLine {
 }
 
 /// The agreement if `user` may see it; someone else's is "not found", so its existence is not revealed.
-async fn agreement_for(context: &AppContext, user: &User, number: &str) -> Result<Agreement, WebError> {
+pub(crate) async fn agreement_for(context: &AppContext, user: &User, number: &str) -> Result<Agreement, WebError> {
     let number = AgreementNumber::parse(number).map_err(|_| WebError::NotFound)?;
     let agreement = context.store.agreement_by_number(number).await?.ok_or(WebError::NotFound)?;
     let own = user.membership.as_ref().is_some_and(|m| m.organisation_id == agreement.organisation_id);
@@ -197,7 +387,7 @@ async fn render_agreement(
     let page = AgreementPage {
         visitor,
         agreement,
-        row: Row::of(agreement),
+        row: Row::of(agreement, now),
         next: agreement.what_happens_next(now),
         ledger,
         case,
@@ -233,22 +423,23 @@ pub struct AcceptForm {
     read_and_understood: Option<String>,
 }
 
-/// A refused action shows the agreement page again with the reason in the error summary.
-async fn refused(
+/// A refused action shows the agreement page again with the reason in the error summary and what was typed.
+pub(crate) async fn refused(
     context: &AppContext,
     visitor: &Visitor,
     user: &User,
     agreement: &Agreement,
     field: &'static str,
     message: String,
+    typed: impl IntoIterator<Item = (&'static str, String)>,
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::new();
     errors.add(field, message);
-    let html = render_agreement(context, visitor, user, agreement, FormView::new(errors, [])).await?;
+    let html = render_agreement(context, visitor, user, agreement, FormView::new(errors, typed)).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
 }
 
-fn outcome(result: Result<Agreement, LifecycleServiceError>) -> Result<Result<Agreement, String>, WebError> {
+pub(crate) fn outcome(result: Result<Agreement, LifecycleServiceError>) -> Result<Result<Agreement, String>, WebError> {
     match result {
         Ok(agreement) => Ok(Ok(agreement)),
         Err(LifecycleServiceError::Rule(rule)) => Ok(Err(rule.to_string())),
@@ -269,11 +460,11 @@ pub async fn accept(
     let agreement = agreement_for(&context, user, &number).await?;
     if form.read_and_understood.is_none() {
         let message = "Tick \"I have read and understood\" to accept the agreement".to_owned();
-        return refused(&context, &visitor, user, &agreement, "read_and_understood", message).await;
+        return refused(&context, &visitor, user, &agreement, "read_and_understood", message, []).await;
     }
     match outcome(lifecycle::accept(&context, user, agreement.id).await)? {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
-        Err(message) => refused(&context, &visitor, user, &agreement, "read_and_understood", message).await,
+        Err(message) => refused(&context, &visitor, user, &agreement, "read_and_understood", message, []).await,
     }
 }
 
@@ -293,34 +484,10 @@ pub async fn raise_query(
     let agreement = agreement_for(&context, user, &number).await?;
     match outcome(lifecycle::raise_query(&context, user, agreement.id, &form.description).await)? {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
-        Err(message) => refused(&context, &visitor, user, &agreement, "description", message).await,
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CommentForm {
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    internal: Option<String>,
-}
-
-pub async fn comment(
-    State(context): State<AppContext>,
-    visitor: Visitor,
-    Path(number): Path<String>,
-    Form(form): Form<CommentForm>,
-) -> Result<Response, WebError> {
-    let user = visitor.require_user()?;
-    let agreement = agreement_for(&context, user, &number).await?;
-    let case = agreement.case_number.ok_or(WebError::NotFound)?;
-    let visibility = if form.internal.is_some() { Visibility::Internal } else { Visibility::Public };
-    match cases::comment(&context, user, case, &form.body, visibility).await {
-        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
-        Err(cases::CaseError::Store(error)) => Err(error.into()),
-        Err(cases::CaseError::NotFound) => Err(WebError::NotFound),
-        Err(cases::CaseError::ViewerReadOnly) => Err(WebError::Forbidden),
-        Err(other) => refused(&context, &visitor, user, &agreement, "body", other.to_string()).await,
+        Err(message) => {
+            refused(&context, &visitor, user, &agreement, "description", message, [("description", form.description)])
+                .await
+        }
     }
 }
 
@@ -344,6 +511,6 @@ pub async fn staff_action(
     };
     match outcome(result)? {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
-        Err(message) => refused(&context, &visitor, user, &agreement, "staff_action", message).await,
+        Err(message) => refused(&context, &visitor, user, &agreement, "staff_action", message, []).await,
     }
 }

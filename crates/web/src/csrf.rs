@@ -28,7 +28,7 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
     }
     if !same_site(request.headers()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site form post");
-        return WebError::Forbidden.into_response();
+        return WebError::CsrfRefused.into_response();
     }
     let (mut parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
@@ -38,7 +38,7 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
     let token = fields.iter().find(|(name, _)| name == "csrf_token").map(|(_, value)| value.as_str());
     if visitor.new_anonymous_csrf.is_some() || token != Some(visitor.csrf_token.as_str()) {
         tracing::warn!(path = %parts.uri.path(), "refused a form post without a valid CSRF token");
-        return WebError::Forbidden.into_response();
+        return WebError::CsrfRefused.into_response();
     }
     parts.extensions.insert(visitor);
     next.run(Request::from_parts(parts, Body::from(bytes))).await

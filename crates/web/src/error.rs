@@ -13,6 +13,12 @@ pub enum WebError {
     SignInRequired,
     #[error("forbidden")]
     Forbidden,
+    /// A state-changing request without a valid CSRF token or from another site (SEC-2).
+    #[error("cross-site request refused")]
+    CsrfRefused,
+    /// Too many attempts from one address; the message says when to try again.
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -45,7 +51,8 @@ impl WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::SignInRequired => StatusCode::SEE_OTHER,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CsrfRefused => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -83,9 +90,14 @@ impl IntoResponse for WebError {
             Self::NotFound => ("Page not found", "If you typed the web address, check it is correct."),
             Self::SignInRequired => ("Sign in", "Sign in to continue."),
             Self::Forbidden => (
+                "You do not have permission to do this",
+                "Your account cannot use this page. If you think it should, ask your organisation's owner or the service desk.",
+            ),
+            Self::CsrfRefused => (
                 "This request was refused",
                 "The form did not come from this service or has expired. Go back, reload the page and try again.",
             ),
+            Self::TooManyRequests(message) => ("Too many attempts", message.as_str()),
             Self::BadRequest(message) => ("This request could not be read", message.as_str()),
             Self::Conflict(message) => ("This could not be saved", message.as_str()),
             Self::Unavailable => (

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod cases;
 mod csrf;
 mod error;
 mod forms;
@@ -11,6 +12,7 @@ mod organisations;
 mod pages;
 mod probes;
 mod session;
+mod staff;
 
 use std::future::Future;
 
@@ -71,8 +73,19 @@ fn routes() -> Routes {
         .get("/agreements/{number}", agreements::show)
         .post("/agreements/{number}/accept", agreements::accept)
         .post("/agreements/{number}/query", agreements::raise_query)
-        .post("/agreements/{number}/comment", agreements::comment)
         .post("/agreements/{number}/staff/{action}", agreements::staff_action)
+        .post("/agreements/{number}/terminate", staff::terminate)
+        .get("/cases", cases::list)
+        .get("/cases/{case}", cases::show)
+        .post("/cases/{case}/comment", cases::comment)
+        .post("/cases/{case}/watch", cases::watch)
+        .get("/staff/agreements/new", staff::new_agreement)
+        .post("/staff/agreements", staff::create_agreement)
+        .get("/staff/terms", staff::terms)
+        .get("/staff/terms/{version}", staff::preview_terms)
+        .post("/staff/terms/{version}/publish", staff::publish_terms)
+        .get("/staff/demo-clock", staff::demo_clock)
+        .post("/staff/demo-clock", staff::advance_demo_clock)
         .get("/organisation", organisations::show)
         .post("/organisation", organisations::register)
         .post("/organisation/onboarding-contact", organisations::nominate)

@@ -22,6 +22,8 @@ pub struct Visitor {
     pub session_token: Option<String>,
     /// A CSRF cookie to set, when an anonymous visitor had none yet.
     pub new_anonymous_csrf: Option<String>,
+    /// Onramp runs with `serve --demo`: pages offer the demo clock.
+    pub demo_mode: bool,
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -45,13 +47,22 @@ pub fn set_cookie(context: &AppContext, name: &str, value: &str, max_age_seconds
 
 impl Visitor {
     pub async fn from_headers(context: &AppContext, headers: &HeaderMap) -> Result<Self, WebError> {
+        let demo_mode = context.demo_clock.is_some();
         if let Some(token) = cookie(headers, SESSION_COOKIE)
             && let Some((user, csrf_token)) = accounts::session(context, &token).await?
         {
-            return Ok(Self { user: Some(user), csrf_token, session_token: Some(token), new_anonymous_csrf: None });
+            return Ok(Self {
+                user: Some(user),
+                csrf_token,
+                session_token: Some(token),
+                new_anonymous_csrf: None,
+                demo_mode,
+            });
         }
         Ok(match cookie(headers, ANONYMOUS_CSRF_COOKIE) {
-            Some(csrf_token) => Self { user: None, csrf_token, session_token: None, new_anonymous_csrf: None },
+            Some(csrf_token) => {
+                Self { user: None, csrf_token, session_token: None, new_anonymous_csrf: None, demo_mode }
+            }
             None => {
                 let csrf_token = accounts::random_token();
                 Self {
@@ -59,6 +70,7 @@ impl Visitor {
                     csrf_token: csrf_token.clone(),
                     session_token: None,
                     new_anonymous_csrf: Some(csrf_token),
+                    demo_mode,
                 }
             }
         })

@@ -29,8 +29,19 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/agreements/{number}", [303, 200, 404]),
     ("POST", "/agreements/{number}/accept", [303, 422, 404]),
     ("POST", "/agreements/{number}/query", [303, 422, 404]),
-    ("POST", "/agreements/{number}/comment", [303, 403, 404]),
     ("POST", "/agreements/{number}/staff/{action}", [303, 404, 404]),
+    ("POST", "/agreements/{number}/terminate", [303, 404, 404]),
+    ("GET", "/cases", [303, 200, 200]),
+    ("GET", "/cases/{case}", [303, 200, 404]),
+    ("POST", "/cases/{case}/comment", [303, 403, 404]),
+    ("POST", "/cases/{case}/watch", [303, 403, 404]),
+    ("GET", "/staff/agreements/new", [303, 404, 404]),
+    ("POST", "/staff/agreements", [303, 404, 404]),
+    ("GET", "/staff/terms", [303, 404, 404]),
+    ("GET", "/staff/terms/{version}", [303, 404, 404]),
+    ("POST", "/staff/terms/{version}/publish", [303, 404, 404]),
+    ("GET", "/staff/demo-clock", [303, 404, 404]),
+    ("POST", "/staff/demo-clock", [303, 404, 404]),
     ("GET", "/organisation", [303, 200, 200]),
     ("POST", "/organisation", [303, 409, 409]),
     ("POST", "/organisation/onboarding-contact", [303, 403, 303]),
@@ -116,6 +127,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
         .await
         .unwrap();
     let agreement = lifecycle::issue(&app.context, &staff, agreement.id).await.unwrap();
+    let case = agreement.case_number.expect("issuing opens a case");
 
     // Sign-out ends the sessions, so it is walked last.
     let walk = EXPECTED
@@ -126,7 +138,10 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
         let url = format!(
             "{}{}",
             app.address,
-            path.replace("{number}", &agreement.number.to_string()).replace("{action}", "pause")
+            path.replace("{number}", &agreement.number.to_string())
+                .replace("{case}", &case.to_string())
+                .replace("{action}", "pause")
+                .replace("{version}", "7")
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {
@@ -138,6 +153,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                     ("read_and_understood", "yes".into()),
                     ("description", "A question".into()),
                     ("body", "A comment".into()),
+                    ("email", "watcher@owner.example".into()),
                 ];
                 client.post(&url).form(&form).send().await.unwrap()
             };

@@ -78,6 +78,9 @@ pub enum Origin {
 macro_rules! snake_case_names {
     ($ty:ty { $($variant:ident => $name:literal, $label:literal),* $(,)? }) => {
         impl $ty {
+            /// Every value, in declaration order (for filters and pick lists).
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $name),* }
             }
@@ -373,11 +376,29 @@ pub fn long_date(date: Date) -> String {
 }
 
 impl Agreement {
+    /// The next instant a timer will act on this agreement, if one is running: the review deadline of a
+    /// draft (auto-accept or cancellation) or the start of an agreed end date. A paused timer has none.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        match self.state {
+            AgreementState::Draft if self.substate == Some(Substate::UnderReview) => match self.review_timer {
+                Some(ReviewTimer::Paused { .. }) => None,
+                Some(ReviewTimer::Running { deadline }) => Some(deadline),
+                None => self.review_deadline,
+            },
+            AgreementState::Active => self.scheduled_end_date.map(crate::calendar::start_of),
+            _ => None,
+        }
+    }
+
+    /// Whole days (rounded up) until [`Self::next_deadline`]: the "days left" of the staff list (CA-13).
+    pub fn days_left(&self, now: Timestamp) -> Option<i64> {
+        self.next_deadline().map(|deadline| whole_days_until(now, deadline))
+    }
+
     /// CA-14: what happens next to this agreement and when, in a sentence for its page.
     pub fn what_happens_next(&self, now: Timestamp) -> String {
         let days_left = |deadline: Timestamp| {
-            let hours = deadline.duration_since(now).as_hours().max(0);
-            let days = (hours + 23) / 24;
+            let days = whole_days_until(now, deadline);
             if days == 1 { "1 day left".to_owned() } else { format!("{days} days left") }
         };
         let on = |instant: Timestamp| long_date(crate::calendar::date_of(instant));
@@ -424,4 +445,10 @@ impl Agreement {
             }
         }
     }
+}
+
+/// Days from `now` to `deadline`, a part-day counting as a whole one; never negative.
+fn whole_days_until(now: Timestamp, deadline: Timestamp) -> i64 {
+    let hours = deadline.duration_since(now).as_hours().max(0);
+    (hours + 23) / 24
 }

@@ -1,0 +1,185 @@
+//! Case pages (CASE-1, CASE-2): the list of cases a user may see, one case with its activity, replies and
+//! (for staff) internal notes, and the watch list of extra addresses.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use onramp_domain::case::{Case, Visibility};
+use onramp_domain::{CaseNumber, FieldErrors, User};
+use onramp_service::{AppContext, cases};
+use serde::Deserialize;
+
+use crate::WebError;
+use crate::agreements::visible_agreements;
+use crate::forms::FormView;
+use crate::session::Visitor;
+
+/// One line of the case list.
+pub struct CaseRow {
+    number: String,
+    agreement: String,
+    name: String,
+    state: &'static str,
+    subject: String,
+    last_activity: String,
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesPage<'a> {
+    visitor: &'a Visitor,
+    rows: Vec<CaseRow>,
+}
+
+/// Every case the user may see, newest first: staff see all, a connecting party their organisation's.
+pub async fn list(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let mut rows = Vec::new();
+    for agreement in visible_agreements(&context, user).await? {
+        let Some(number) = agreement.case_number else { continue };
+        let case = match cases::case_for(&context, user, number).await {
+            Ok(case) => case,
+            Err(cases::CaseError::NotFound) => continue,
+            Err(error) => return Err(case_error(error)),
+        };
+        rows.push(CaseRow {
+            number: case.number.to_string(),
+            agreement: agreement.number.to_string(),
+            name: agreement.name.clone(),
+            state: case.state.label(),
+            subject: case.subject.clone(),
+            last_activity: case
+                .activity
+                .last()
+                .map(|a| a.at.strftime("%-d %B %Y %H:%M UTC").to_string())
+                .unwrap_or_default(),
+        });
+    }
+    rows.sort_by(|a, b| b.number.cmp(&a.number));
+    Ok(Html(CasesPage { visitor: &visitor, rows }.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage<'a> {
+    visitor: &'a Visitor,
+    case: &'a Case,
+    agreement: String,
+    staff: bool,
+    can_write: bool,
+    form: FormView,
+}
+
+fn parse_number(raw: &str) -> Result<CaseNumber, WebError> {
+    CaseNumber::parse(raw).map_err(|_| WebError::NotFound)
+}
+
+fn case_error(error: cases::CaseError) -> WebError {
+    match error {
+        cases::CaseError::NotFound => WebError::NotFound,
+        cases::CaseError::ViewerReadOnly | cases::CaseError::InternalNoteByParty => WebError::Forbidden,
+        cases::CaseError::Store(error) => error.into(),
+        other => WebError::Internal(Box::new(other)),
+    }
+}
+
+async fn render_case(
+    context: &AppContext,
+    visitor: &Visitor,
+    user: &User,
+    number: CaseNumber,
+    form: FormView,
+) -> Result<String, WebError> {
+    let case = cases::case_for(context, user, number).await.map_err(case_error)?;
+    let agreement = context.store.agreement(case.agreement_id).await?.map(|a| a.number.to_string()).unwrap_or_default();
+    let viewer =
+        !user.is_staff() && user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer);
+    let page = CasePage { visitor, case: &case, agreement, staff: user.is_staff(), can_write: !viewer, form };
+    Ok(page.render()?)
+}
+
+pub async fn show(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let html = render_case(&context, &visitor, user, parse_number(&number)?, FormView::default()).await?;
+    Ok(Html(html).into_response())
+}
+
+/// Shows the case again with the problem in the error summary and what the user typed.
+async fn refused(
+    context: &AppContext,
+    visitor: &Visitor,
+    user: &User,
+    number: CaseNumber,
+    errors: FieldErrors,
+    typed: [(&'static str, String); 1],
+) -> Result<Response, WebError> {
+    let html = render_case(context, visitor, user, number, FormView::new(errors, typed)).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    internal: Option<String>,
+}
+
+/// A reply from either side, or a staff internal note (CASE-1); the other side and the watch list are told.
+pub async fn comment(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    Form(form): Form<CommentForm>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let number = parse_number(&number)?;
+    let visibility = if form.internal.is_some() { Visibility::Internal } else { Visibility::Public };
+    match cases::comment(&context, user, number, &form.body, visibility).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Err(error @ (cases::CaseError::Empty | cases::CaseError::TooLong)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("body", capitalised(&error.to_string()));
+            refused(&context, &visitor, user, number, errors, [("body", form.body)]).await
+        }
+        Err(other) => Err(case_error(other)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WatchForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Adds an extra e-mail address to the case's watch list.
+pub async fn watch(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    Form(form): Form<WatchForm>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let number = parse_number(&number)?;
+    match cases::watch(&context, user, number, &form.email).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Err(cases::CaseError::Email(error)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", capitalised(&error.to_string()));
+            refused(&context, &visitor, user, number, errors, [("email", form.email)]).await
+        }
+        Err(other) => Err(case_error(other)),
+    }
+}
+
+/// Service messages are written to follow a colon; on their own they start with a capital.
+fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

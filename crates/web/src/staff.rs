@@ -1,0 +1,359 @@
+//! The agreement team's pages: create a new contract (CA-2), terminate an Active agreement on an end date
+//! (CA-8), publish a terms version after a preview and a confirmation (CA-5), and move demo time.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::SignedDuration;
+use onramp_domain::agreement::{Origin, long_date};
+use onramp_domain::terms::TermsVersion;
+use onramp_domain::{ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
+use onramp_service::lifecycle::{self, actor_of};
+use onramp_service::{AppContext, demo};
+use serde::Deserialize;
+
+use crate::WebError;
+use crate::agreements::{self, agreement_for, outcome};
+use crate::forms::FormView;
+use crate::session::Visitor;
+
+/// The signed-in agreement-team member. Other staff are refused (403); a connecting party is told the page
+/// does not exist (404), as for anything else that is not theirs.
+fn agreement_team(visitor: &Visitor) -> Result<&User, WebError> {
+    let user = visitor.require_user()?;
+    if user.has_staff_role(StaffRole::AgreementTeam) {
+        Ok(user)
+    } else if user.is_staff() {
+        Err(WebError::Forbidden)
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_new_agreement.html")]
+struct NewAgreementPage<'a> {
+    visitor: &'a Visitor,
+    form: FormView,
+    organisations: Vec<(String, String)>,
+    products: Vec<(&'static str, &'static str, bool)>,
+}
+
+async fn new_agreement_page(
+    context: &AppContext,
+    visitor: &Visitor,
+    form: FormView,
+    chosen: &[ApiProduct],
+) -> Result<String, WebError> {
+    let mut organisations: Vec<(String, String)> = context
+        .store
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.id.0.to_string(), format!("{} ({})", o.details.name, o.details.ods_code)))
+        .collect();
+    organisations.sort_by(|a, b| a.1.cmp(&b.1));
+    let products = ApiProduct::ALL.iter().map(|p| (p.slug(), p.name(), chosen.contains(p))).collect();
+    Ok(NewAgreementPage { visitor, form, organisations, products }.render()?)
+}
+
+pub async fn new_agreement(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    agreement_team(&visitor)?;
+    let html = new_agreement_page(&context, &visitor, FormView::default(), &[]).await?;
+    Ok(Html(html).into_response())
+}
+
+/// Creates a new contract in Awaiting Review; the team issues it from its page. The form is read as pairs
+/// because each ticked product arrives as its own `product` field.
+pub async fn create_agreement(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let user = agreement_team(&visitor)?;
+    let organisation_field = fields.iter().find(|(name, _)| name == "organisation").map_or("", |(_, v)| v.as_str());
+    let mut errors = FieldErrors::new();
+    let mut products = Vec::new();
+    for (_, slug) in fields.iter().filter(|(name, _)| name == "product") {
+        match slug.parse::<ApiProduct>() {
+            Ok(product) if !products.contains(&product) => products.push(product),
+            Ok(_) => {}
+            Err(_) => errors.add("product", "Choose API products from the list"),
+        }
+    }
+    if products.is_empty() && errors.is_empty() {
+        errors.add("product", "Choose at least one API product the agreement covers");
+    }
+    let organisation = match uuid::Uuid::parse_str(organisation_field.trim()) {
+        Ok(id) => context.store.organisation(OrganisationId(id)).await?,
+        Err(_) => None,
+    };
+    if organisation.is_none() {
+        errors.add("organisation", "Choose the organisation the agreement is for");
+    }
+    if let (Some(organisation), true) = (&organisation, errors.is_empty()) {
+        match outcome(lifecycle::create(&context, user, organisation.id, products.clone(), Origin::NewContract).await)?
+        {
+            Ok(agreement) => return Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+            Err(message) => errors.add("organisation", message),
+        }
+    }
+    let form = FormView::new(errors, [("organisation", organisation_field.to_owned())]);
+    let html = new_agreement_page(&context, &visitor, form, &products).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TerminateForm {
+    #[serde(default)]
+    end_date: String,
+}
+
+/// CA-8: ends an Active agreement on an agreed date (today or later).
+pub async fn terminate(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    Form(form): Form<TerminateForm>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let agreement = agreement_for(&context, user, &number).await?;
+    let user = agreement_team(&visitor)?;
+    let typed = [("end_date", form.end_date.clone())];
+    let Ok(end_date) = form.end_date.trim().parse::<jiff::civil::Date>() else {
+        let message = "Enter the end date as year-month-day, for example 2027-03-31".to_owned();
+        return agreements::refused(&context, &visitor, user, &agreement, "end_date", message, typed).await;
+    };
+    match outcome(lifecycle::terminate(&context, user, agreement.organisation_id, end_date).await)? {
+        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+        Err(message) => agreements::refused(&context, &visitor, user, &agreement, "end_date", message, typed).await,
+    }
+}
+
+/// One terms version as the terms page lists it.
+pub struct VersionRow {
+    version: u32,
+    title: String,
+    medium: &'static str,
+    published: String,
+    /// Newer than the current version: it can be previewed and published.
+    publishable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff_terms.html")]
+struct TermsPage<'a> {
+    visitor: &'a Visitor,
+    current: u32,
+    versions: Vec<VersionRow>,
+}
+
+/// When each version was published through Onramp, as a date for the page.
+async fn publication_dates(context: &AppContext) -> Result<Vec<(u32, String)>, WebError> {
+    Ok(context
+        .store
+        .publications()
+        .await?
+        .into_iter()
+        .map(|(version, at, _)| (version, long_date(onramp_domain::calendar::date_of(at))))
+        .collect())
+}
+
+pub async fn terms(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    agreement_team(&visitor)?;
+    let current = lifecycle::current_terms_version(&context).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    let published = publication_dates(&context).await?;
+    let versions = context
+        .terms
+        .versions()
+        .rev()
+        .map(|terms| VersionRow {
+            version: terms.version,
+            title: terms.title.clone(),
+            medium: match terms.medium {
+                onramp_domain::terms::Medium::Paper => "Paper",
+                onramp_domain::terms::Medium::Digital => "Digital",
+            },
+            published: published
+                .iter()
+                .find(|(version, _)| *version == terms.version)
+                .map(|(_, date)| format!("Published through Onramp on {date}"))
+                .unwrap_or_else(|| {
+                    if terms.version <= current { "In force".to_owned() } else { "Not published".to_owned() }
+                }),
+            publishable: terms.version > current,
+        })
+        .collect();
+    Ok(Html(TermsPage { visitor: &visitor, current, versions }.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "staff_terms_preview.html")]
+struct PreviewPage<'a> {
+    visitor: &'a Visitor,
+    terms: &'a TermsVersion,
+    current: u32,
+    organisations: Vec<String>,
+    activates_on: String,
+    publishable: bool,
+    form: FormView,
+}
+
+async fn render_preview(
+    context: &AppContext,
+    visitor: &Visitor,
+    version: &str,
+    form: FormView,
+) -> Result<(u32, String), WebError> {
+    let version: u32 = version.parse().map_err(|_| WebError::NotFound)?;
+    let terms = context.terms.get(version).ok_or(WebError::NotFound)?;
+    let current = lifecycle::current_terms_version(context).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    let preview = lifecycle::uplift_preview(context, version).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    let page = PreviewPage {
+        visitor,
+        terms,
+        current,
+        organisations: preview.organisations.into_iter().map(|(_, name)| name).collect(),
+        activates_on: long_date(preview.activates_on),
+        publishable: version > current,
+        form,
+    };
+    Ok((version, page.render()?))
+}
+
+/// CA-5, step one: who would get a new agreement and when it would auto-accept.
+pub async fn preview_terms(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(version): Path<String>,
+) -> Result<Response, WebError> {
+    agreement_team(&visitor)?;
+    let (_, html) = render_preview(&context, &visitor, &version, FormView::default()).await?;
+    Ok(Html(html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PublishForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// CA-5, step two: publishing needs the confirmation box ticked on the preview page.
+pub async fn publish_terms(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(version): Path<String>,
+    Form(form): Form<PublishForm>,
+) -> Result<Response, WebError> {
+    let user = agreement_team(&visitor)?;
+    if form.confirm.is_none() {
+        let mut errors = FieldErrors::new();
+        errors.add("confirm", "Tick the box to confirm you have checked the list of organisations");
+        let (_, html) = render_preview(&context, &visitor, &version, FormView::new(errors, [])).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response());
+    }
+    let number: u32 = version.parse().map_err(|_| WebError::NotFound)?;
+    context.terms.get(number).ok_or(WebError::NotFound)?;
+    match lifecycle::publish_terms(&context, number, actor_of(user), 200, None).await {
+        Ok(report) => {
+            tracing::info!(version = number, uplifted = report.uplifted, skipped = report.skipped, "terms published");
+            Ok(Redirect::to(&format!("/staff/terms/{number}")).into_response())
+        }
+        Err(lifecycle::LifecycleServiceError::OlderThanCurrent { .. }) => {
+            let mut errors = FieldErrors::new();
+            errors.add("confirm", format!("Version {number} is not newer than the terms in force"));
+            let (_, html) = render_preview(&context, &visitor, &version, FormView::new(errors, [])).await?;
+            Ok((StatusCode::CONFLICT, Html(html)).into_response())
+        }
+        Err(lifecycle::LifecycleServiceError::Store(error)) => Err(error.into()),
+        Err(other) => Err(WebError::Internal(Box::new(other))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_demo_clock.html")]
+struct DemoClockPage<'a> {
+    visitor: &'a Visitor,
+    now: String,
+    ahead: String,
+    form: FormView,
+    report: Option<String>,
+}
+
+fn demo_clock_page(
+    context: &AppContext,
+    visitor: &Visitor,
+    form: FormView,
+    report: Option<String>,
+) -> Result<String, WebError> {
+    let demo_clock = context.demo_clock.as_ref().ok_or(WebError::NotFound)?;
+    let now = context.clock.now();
+    let hours = demo_clock.offset().as_hours();
+    Ok(DemoClockPage {
+        visitor,
+        now: now.strftime("%-d %B %Y %H:%M UTC").to_string(),
+        ahead: format!("{} days {} hours", hours / 24, hours % 24),
+        form,
+        report,
+    }
+    .render()?)
+}
+
+/// Demo mode only (404 otherwise): shows demo time and lets the agreement team move it forward.
+pub async fn demo_clock(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    agreement_team(&visitor)?;
+    Ok(Html(demo_clock_page(&context, &visitor, FormView::default(), None)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DemoClockForm {
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    hours: String,
+}
+
+pub async fn advance_demo_clock(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Form(form): Form<DemoClockForm>,
+) -> Result<Response, WebError> {
+    let user = agreement_team(&visitor)?;
+    if context.demo_clock.is_none() {
+        return Err(WebError::NotFound);
+    }
+    let mut errors = FieldErrors::new();
+    let mut number = |field: &'static str, raw: &str| match raw.trim() {
+        "" => 0,
+        raw => raw.parse::<i64>().ok().filter(|n| (0..=400 * 24).contains(n)).unwrap_or_else(|| {
+            errors.add(field, format!("Enter the {field} as a whole number, for example 30"));
+            0
+        }),
+    };
+    let days = number("days", &form.days);
+    let hours = number("hours", &form.hours);
+    let by = SignedDuration::from_hours(days.saturating_mul(24).saturating_add(hours));
+    if errors.is_empty() {
+        match demo::advance_clock(&context, user, by).await {
+            Ok(report) => {
+                let report = format!(
+                    "Demo time moved forward by {days} days {hours} hours. {} agreements changed as their timers fired.",
+                    report.changed
+                );
+                return Ok(
+                    Html(demo_clock_page(&context, &visitor, FormView::default(), Some(report))?).into_response()
+                );
+            }
+            Err(demo::DemoClockError::OutOfRange) => {
+                errors.add("days", demo::DemoClockError::OutOfRange.to_string());
+            }
+            Err(demo::DemoClockError::NotDemoMode) => return Err(WebError::NotFound),
+            Err(demo::DemoClockError::NotAllowed) => return Err(WebError::Forbidden),
+            Err(demo::DemoClockError::Store(error)) => return Err(error.into()),
+        }
+    }
+    let form = FormView::new(errors, [("days", form.days), ("hours", form.hours)]);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(demo_clock_page(&context, &visitor, form, None)?)).into_response())
+}
