@@ -261,7 +261,8 @@ pub async fn list(
             ("days_left", query.days_left.clone()),
         ],
     );
-    let all = query.all.is_some() || filters.state.is_some();
+    // Staff searching by any filter search every state; the default view is CA-13's.
+    let all = query.all.is_some() || !filters.is_empty();
     let mut agreements: Vec<Agreement> = visible_agreements(&context, user)
         .await?
         .into_iter()

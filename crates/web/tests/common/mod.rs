@@ -19,6 +19,20 @@ pub async fn spawn_app(database: TestDatabase) -> TestApp {
     let config = Config { database_url: database.url().clone(), ..Config::default() };
     let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
     let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+    serve(database, context, clock).await
+}
+
+/// The app as `serve --demo` runs it: demo time that agreement-team staff may move forward. `clock` is then
+/// only the time the fixtures stamp on what they create.
+pub async fn spawn_demo_app(database: TestDatabase) -> TestApp {
+    let config = Config { database_url: database.url().clone(), ..Config::default() };
+    let demo_clock = Arc::new(onramp_service::clock::DemoClock::new());
+    let context = AppContext::in_demo_mode(config, database.store(), demo_clock).unwrap();
+    let clock = Arc::new(ManualClock::new(onramp_domain::Clock::now(context.clock.as_ref())));
+    serve(database, context, clock).await
+}
+
+async fn serve(database: TestDatabase, context: AppContext, clock: Arc<ManualClock>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(onramp_web::serve(listener, context.clone(), std::future::pending()));
@@ -63,4 +77,74 @@ pub fn csrf_token(page: &str) -> String {
     let marker = r#"name="csrf_token" value=""#;
     let start = page.find(marker).map(|i| i + marker.len()).expect("the page has a form with a CSRF token");
     page[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// The password of every account the stories make.
+pub const PASSWORD: &str = "a long enough passphrase";
+
+pub async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap()
+}
+
+/// Posts a form the way the page `page` would: with its CSRF token.
+pub async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    page: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let token = csrf_token(page);
+    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    form.extend_from_slice(fields);
+    client.post(format!("{}{path}", app.address)).form(&form).send().await.unwrap()
+}
+
+/// A fresh browser session for an existing account with [`PASSWORD`].
+pub async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let page = get(app, &client, "/sign-in").await;
+    let response = post(app, &client, "/sign-in", &page, &[("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(response.status(), 303, "{email} signs in");
+    client
+}
+
+/// An account with [`PASSWORD`]: staff when `staff_roles` is not empty, else a member of `membership`'s
+/// organisation.
+pub async fn account(
+    app: &TestApp,
+    email: &str,
+    name: &str,
+    staff_roles: Vec<onramp_domain::StaffRole>,
+    membership: Option<onramp_domain::Membership>,
+) -> onramp_domain::User {
+    let hash = onramp_service::password::hash(onramp_domain::Password::parse(PASSWORD).unwrap()).await.unwrap();
+    let user = onramp_domain::NewUser {
+        email: onramp_domain::EmailAddress::parse(email).unwrap(),
+        full_name: onramp_domain::PersonName::parse(name).unwrap(),
+        password_hash: Some(hash),
+        staff_roles,
+    };
+    let now = onramp_domain::Clock::now(app.clock.as_ref());
+    let user = app.context.store.create_user(&user, now).await.unwrap();
+    if let Some(membership) = membership {
+        app.context.store.set_membership(user.id, Some(&membership)).await.unwrap();
+    }
+    app.context.store.user(user.id).await.unwrap().unwrap()
+}
+
+/// A commercial organisation with ODS code `ods`.
+pub async fn organisation(app: &TestApp, ods: &str) -> onramp_domain::Organisation {
+    let details = onramp_domain::NewOrganisation::parse(&onramp_domain::OrganisationInput {
+        name: format!("Organisation {ods}"),
+        ods_code: ods.into(),
+        company_number: "01234567".into(),
+        registered_address: "1 High Street".into(),
+        kind: "commercial".into(),
+        delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
+        im1_supplier: false,
+    })
+    .unwrap();
+    let now = onramp_domain::Clock::now(app.clock.as_ref());
+    app.context.store.create_organisation(&details, now).await.unwrap()
 }
