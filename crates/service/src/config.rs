@@ -34,6 +34,7 @@ pub struct Config {
     pub log: LogSettings,
     pub provider: ProviderSettings,
     pub agreements: AgreementSettings,
+    pub sign_in: SignInSettings,
     /// Mark cookies `Secure`: set when Onramp is served over TLS (directly or behind a TLS proxy).
     pub secure_cookies: bool,
 }
@@ -48,6 +49,17 @@ pub struct AgreementSettings {
     pub auto_accept_days: i64,
     /// Reminders this many days before a review deadline.
     pub reminder_days: Vec<u32>,
+}
+
+/// The per-address limit on sign-in and registration posts (SEC-2). Generous, because a whole NHS trust may
+/// share one address; guessing one account's password is stopped by the per-account lock-out instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSettings {
+    /// Attempts one IP address may make in a burst.
+    pub attempts_per_address: u32,
+    /// Seconds for one more attempt to become available after the burst is spent.
+    pub refill_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +110,7 @@ impl Default for Config {
             },
             log: LogSettings { format: LogFormat::Human, filter: "info".into() },
             secure_cookies: false,
+            sign_in: SignInSettings { attempts_per_address: 20, refill_seconds: 3 },
             agreements: AgreementSettings {
                 acceptance_days: 90,
                 auto_accept_days: 30,
@@ -150,6 +163,12 @@ impl Config {
         }
         if self.agreements.reminder_days.iter().any(|d| *d == 0 || *d > 365) {
             return invalid("agreements.reminder_days", "each must be between 1 and 365");
+        }
+        if self.sign_in.attempts_per_address == 0 {
+            return invalid("sign_in.attempts_per_address", "must be at least 1");
+        }
+        if !(1..=3600).contains(&self.sign_in.refill_seconds) {
+            return invalid("sign_in.refill_seconds", "must be between 1 and 3600");
         }
         if self.provider.name.trim().is_empty() {
             return invalid("provider.name", "must not be empty");

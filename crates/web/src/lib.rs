@@ -11,6 +11,7 @@ mod forms;
 mod organisations;
 mod pages;
 mod probes;
+mod rate_limit;
 mod session;
 mod staff;
 
@@ -18,7 +19,7 @@ use std::future::Future;
 
 use axum::Router;
 use axum::routing::{get, post};
-use onramp_service::AppContext;
+use onramp_service::{AppContext, Config};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -58,16 +59,28 @@ impl Routes {
         self.router = self.router.route(path, post(handler));
         self
     }
+
+    /// A POST route behind the per-address attempt limit.
+    fn post_limited<H, T>(mut self, path: &'static str, handler: H, limit: &rate_limit::AttemptLimit) -> Self
+    where
+        H: axum::handler::Handler<T, AppContext>,
+        T: 'static,
+    {
+        self.table.push(("POST", path));
+        self.router = self.router.route(path, post(handler).layer(limit.layer()));
+        self
+    }
 }
 
-fn routes() -> Routes {
+fn routes(config: &Config) -> Routes {
+    let attempts = rate_limit::AttemptLimit::new(&config.sign_in);
     Routes::new()
         .get("/", pages::home)
         .get("/sign-in", accounts::sign_in_form)
-        .post("/sign-in", accounts::sign_in)
+        .post_limited("/sign-in", accounts::sign_in, &attempts)
         .post("/sign-out", accounts::sign_out)
         .get("/register", accounts::register_form)
-        .post("/register", accounts::register)
+        .post_limited("/register", accounts::register, &attempts)
         .get("/account", accounts::account)
         .get("/agreements", agreements::list)
         .get("/agreements/{number}", agreements::show)
@@ -96,12 +109,12 @@ fn routes() -> Routes {
 
 /// Every route of the application, as (method, path).
 pub fn route_table() -> Vec<RouteRow> {
-    routes().table
+    routes(&Config::default()).table
 }
 
 /// Every route of the application.
 pub fn router(context: AppContext) -> Router {
-    routes()
+    routes(&context.config)
         .router
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect))

@@ -134,3 +134,29 @@ async fn sec2_repeated_failures_lock_the_account(app: TestApp) {
     let after = sign_in(&app, &client, "olu@acme.example", "a long enough passphrase").await;
     assert_eq!(after.status(), 303);
 }
+
+/// SEC-2: one address may only try so many sign-ins and registrations in a burst (here 3); the next gets a
+/// page that says to wait, and reaches neither the password check nor the database.
+#[tokio::test]
+async fn sec2_sign_in_attempts_are_limited_per_address() {
+    let database = onramp_store::testing::TestDatabase::sqlite().await;
+    let app = common::spawn_configured_app(database, |config| {
+        config.sign_in.attempts_per_address = 3;
+        config.sign_in.refill_seconds = 3600;
+    })
+    .await;
+    let client = browser();
+    for attempt in 1..=3 {
+        let response = sign_in(&app, &client, "nobody@acme.example", "a wrong passphrase").await;
+        assert_eq!(response.status(), 422, "attempt {attempt} is checked");
+    }
+    let response = sign_in(&app, &client, "nobody@acme.example", "a wrong passphrase").await;
+    assert_eq!(response.status(), 429);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("too many sign-in attempts from your network"), "{page}");
+    assert!(page.contains("then try again"));
+    assert_eq!(register(&app, &client, "new@acme.example", "a long enough passphrase").await.status(), 429);
+    let failures = app.context.store.login_failures("nobody@acme.example").await.unwrap();
+    assert_eq!(failures.map(|(count, _)| count), Some(3), "the refused attempt was never counted");
+    assert_eq!(client.get(format!("{}/sign-in", app.address)).send().await.unwrap().status(), 200, "pages still load");
+}

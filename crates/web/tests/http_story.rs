@@ -8,7 +8,7 @@ mod common;
 use common::TestApp;
 use onramp_service::demo;
 
-on_both_backends!(probes_story, pages_story, demo_data_story);
+on_both_backends!(probes_story, pages_story, demo_data_story, a_failure_shows_a_reference_that_is_in_the_log);
 
 async fn probes_story(app: TestApp) {
     let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();
@@ -79,4 +79,47 @@ async fn demo_data_story(app: TestApp) {
     assert!(owner.membership.is_some_and(|m| m.onboarding_contact));
     let hash = owner.password_hash.unwrap();
     assert!(onramp_service::password::verify(demo::DEMO_PASSWORD.into(), hash).await.unwrap());
+}
+
+/// Log lines written while a test runs, for checking what reached the log.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An internal failure (here: a table gone from under the running app) gives the friendly 500 page with a
+/// reference; the same reference is in the log with the cause; the page shows no cause and no stack trace.
+async fn a_failure_shows_a_reference_that_is_in_the_log(app: TestApp) {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    // The test runtime runs the server on this thread, so a thread-local subscriber sees its events.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    app.database.execute_raw("ALTER TABLE organisations RENAME TO organisations_gone").await.unwrap();
+
+    let response = reqwest::get(&app.address).await.unwrap();
+    assert_eq!(response.status(), 500);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Sorry, there is a problem with the service"), "{page}");
+    let reference = page
+        .split("class=\"reference\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the page shows a reference")
+        .trim()
+        .to_owned();
+    assert_eq!(reference.len(), 32, "a UUID in simple form: {reference}");
+    assert!(!page.contains("organisations") && !page.to_lowercase().contains("sql"), "no cause on the page: {page}");
+    let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = logged.lines().find(|line| line.contains(&reference)).expect("the reference is in the log");
+    assert!(line.contains("organisations"), "the log line has the cause: {line}");
 }

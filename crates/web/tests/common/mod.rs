@@ -16,7 +16,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(database: TestDatabase) -> TestApp {
-    let config = Config { database_url: database.url().clone(), ..Config::default() };
+    spawn_configured_app(database, |_| {}).await
+}
+
+/// The app with some settings changed from the defaults.
+pub async fn spawn_configured_app(database: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config { database_url: database.url().clone(), ..Config::default() };
+    configure(&mut config);
     let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
     let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
     serve(database, context, clock).await
