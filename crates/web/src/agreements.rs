@@ -202,7 +202,7 @@ struct ListPage<'a> {
     /// The current filters and "all", as a query string for the sort and page links.
     carried: String,
     form: FormView,
-    selects: Vec<(&'static str, &'static str, Vec<(String, String)>)>,
+    selects: Vec<FilterSelect>,
 }
 
 /// The choices of the staff filters, as (value, label).
@@ -214,8 +214,11 @@ fn options<T: Copy>(
     all.iter().map(|item| (value(*item).to_owned(), label(*item).to_owned())).collect()
 }
 
-/// The select boxes of the staff filters: (field, label, choices).
-fn filter_selects(organisations: Vec<(String, String)>) -> Vec<(&'static str, &'static str, Vec<(String, String)>)> {
+/// One select box of the staff filters: (field, label, choices as (value, label)).
+type FilterSelect = (&'static str, &'static str, Vec<(String, String)>);
+
+/// The select boxes of the staff filters.
+fn filter_selects(organisations: Vec<(String, String)>) -> Vec<FilterSelect> {
     vec![
         ("state", "State", options(AgreementState::ALL, AgreementState::as_str, AgreementState::label)),
         ("substate", "Substate", options(Substate::ALL, Substate::as_str, Substate::label)),

@@ -9,9 +9,7 @@ mod common;
 
 use common::{TestApp, browser, csrf_token};
 use onramp_domain::agreement::Origin;
-use onramp_domain::{
-    ApiProduct, EmailAddress, Membership, NewOrganisation, NewUser, OrganisationInput, PersonName, StaffRole, TeamRole,
-};
+use onramp_domain::{ApiProduct, EmailAddress, Membership, NewUser, PersonName, StaffRole, TeamRole};
 use onramp_service::lifecycle;
 
 on_both_backends!(sec1_every_route_answers_each_kind_of_visitor_as_expected);
@@ -45,49 +43,26 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/organisation", [303, 200, 200]),
     ("POST", "/organisation", [303, 409, 409]),
     ("POST", "/organisation/onboarding-contact", [303, 403, 303]),
+    // Team management acts on the visitor's own organisation: the other organisation's owner manages their own
+    // team (the walk's form has no role, hence 422) and cannot reach this one's members or invitations (404).
+    ("POST", "/organisation/invitations", [303, 403, 422]),
+    ("POST", "/organisation/invitations/{invitation}/cancel", [303, 403, 404]),
+    ("POST", "/organisation/members/{member}/role", [303, 403, 404]),
+    ("POST", "/organisation/members/{member}/remove", [303, 403, 404]),
     ("GET", "/healthz", [200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200]),
     ("GET", "/assets/onramp.css", [200, 200, 200]),
 ];
 
 async fn member(app: &TestApp, email: &str, ods: &str, role: TeamRole) -> reqwest::Client {
-    let now = onramp_domain::Clock::now(app.clock.as_ref());
-    let organisation =
-        match app.context.store.organisation_by_ods_code(&onramp_domain::OdsCode::parse(ods).unwrap()).await.unwrap() {
-            Some(existing) => existing,
-            None => {
-                let details = NewOrganisation::parse(&OrganisationInput {
-                    name: format!("Organisation {ods}"),
-                    ods_code: ods.into(),
-                    company_number: "01234567".into(),
-                    registered_address: "1 High Street".into(),
-                    kind: "commercial".into(),
-                    delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
-                    im1_supplier: false,
-                })
-                .unwrap();
-                app.context.store.create_organisation(&details, now).await.unwrap()
-            }
-        };
-    let hash = onramp_service::password::hash(onramp_domain::Password::parse("a long enough passphrase").unwrap())
-        .await
-        .unwrap();
-    let user = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse("Test Person").unwrap(),
-        password_hash: Some(hash),
-        staff_roles: vec![],
+    let ods_code = onramp_domain::OdsCode::parse(ods).unwrap();
+    let organisation = match app.context.store.organisation_by_ods_code(&ods_code).await.unwrap() {
+        Some(existing) => existing,
+        None => common::organisation(app, ods).await,
     };
-    let user = app.context.store.create_user(&user, now).await.unwrap();
     let membership = Membership { organisation_id: organisation.id, role, onboarding_contact: false };
-    app.context.store.set_membership(user.id, Some(&membership)).await.unwrap();
-    let client = browser();
-    let page = client.get(format!("{}/sign-in", app.address)).send().await.unwrap().text().await.unwrap();
-    let form =
-        [("csrf_token", csrf_token(&page)), ("email", email.into()), ("password", "a long enough passphrase".into())];
-    let signed_in = client.post(format!("{}/sign-in", app.address)).form(&form).send().await.unwrap();
-    assert_eq!(signed_in.status(), 303, "{email} signs in");
-    client
+    common::account(app, email, "Test Person", vec![], Some(membership)).await;
+    common::sign_in(app, email).await
 }
 
 async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp) {
@@ -128,6 +103,31 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
         .unwrap();
     let agreement = lifecycle::issue(&app.context, &staff, agreement.id).await.unwrap();
     let case = agreement.case_number.expect("issuing opens a case");
+    // A member (the viewer) and a pending invitation of the owning organisation, for the team routes.
+    let viewer = app.context.store.user_by_email(&EmailAddress::parse("viewer@owner.example").unwrap()).await.unwrap();
+    let viewer = viewer.unwrap().id;
+    let team_admin = app
+        .context
+        .store
+        .create_user(
+            &NewUser {
+                email: EmailAddress::parse("admin@owner.example").unwrap(),
+                full_name: PersonName::parse("Ade Admin").unwrap(),
+                password_hash: None,
+                staff_roles: vec![],
+            },
+            onramp_domain::Clock::now(app.clock.as_ref()),
+        )
+        .await
+        .unwrap();
+    let membership = Membership { organisation_id: owner.id, role: TeamRole::Admin, onboarding_contact: false };
+    app.context.store.set_membership(team_admin.id, Some(&membership)).await.unwrap();
+    let team_admin = app.context.store.user(team_admin.id).await.unwrap().unwrap();
+    let invite = onramp_service::team::InviteForm { email: "new@owner.example".into(), role: "viewer".into() };
+    let invitation = match onramp_service::team::invite(&app.context, &team_admin, &invite).await.unwrap() {
+        onramp_service::team::Invited::Pending(invitation) => invitation.id,
+        joined => panic!("no account has the address: {joined:?}"),
+    };
 
     // Sign-out ends the sessions, so it is walked last.
     let walk = EXPECTED
@@ -142,6 +142,8 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{case}", &case.to_string())
                 .replace("{action}", "pause")
                 .replace("{version}", "7")
+                .replace("{member}", &viewer.to_string())
+                .replace("{invitation}", &invitation.to_string())
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {

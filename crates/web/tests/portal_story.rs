@@ -7,32 +7,13 @@
 #[macro_use]
 mod common;
 
-use common::{TestApp, browser, csrf_token};
+use common::{PASSWORD, TestApp, browser, get, post, sign_in};
 use jiff::SignedDuration;
 use onramp_domain::agreement::{Actor, Origin};
 use onramp_domain::{ApiProduct, EmailAddress, NewUser, PersonName, StaffRole, User};
 use onramp_service::{jobs, lifecycle};
 
 on_both_backends!(ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change);
-
-async fn post(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    page: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let token = csrf_token(page);
-    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
-    form.extend_from_slice(fields);
-    client.post(format!("{}{path}", app.address)).form(&form).send().await.unwrap()
-}
-
-async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap()
-}
-
-const PASSWORD: &str = "a long enough passphrase";
 
 async fn signed_in(app: &TestApp, email: &str, name: &str) -> reqwest::Client {
     let client = browser();
@@ -41,15 +22,6 @@ async fn signed_in(app: &TestApp, email: &str, name: &str) -> reqwest::Client {
     let fields = [("email", email), ("full_name", name), ("password", password), ("confirm_password", password)];
     assert_eq!(post(app, &client, "/register", &page, &fields).await.status(), 303);
     sign_in(app, email).await
-}
-
-/// A fresh browser session for an existing account (sessions last 12 hours; the tests jump months).
-async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = browser();
-    let password = PASSWORD;
-    let page = get(app, &client, "/sign-in").await;
-    assert_eq!(post(app, &client, "/sign-in", &page, &[("email", email), ("password", password)]).await.status(), 303);
-    client
 }
 
 async fn staff(app: &TestApp) -> User {

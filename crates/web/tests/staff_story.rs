@@ -100,7 +100,7 @@ async fn ca13_staff_filter_the_list_by_every_criterion(app: TestApp) {
 }
 
 async fn ca2_ca8_staff_create_issue_and_terminate_a_contract(app: TestApp) {
-    let (staff, client) = agreement_team(&app).await;
+    let (_, client) = agreement_team(&app).await;
     let acme = organisation(&app, "ACM01").await;
     let contact = contact_of(&app, &acme, "olu@acme.example", TeamRole::Owner).await;
 
