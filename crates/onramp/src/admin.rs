@@ -1,5 +1,5 @@
-//! The operator commands: imports, audit verification, bulk agreement actions and demo time. Each prints a
-//! short report on stdout; failures come back as errors for `main` to print on one line.
+//! The operator commands: imports, audit verification, bulk agreement actions, demo time and staff accounts.
+//! Each prints a short report on stdout; failures come back as errors for `main` to print on one line.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use jiff::SignedDuration;
 use onramp_domain::{EmailAddress, User};
+use onramp_service::accounts::{self, AccountError, StaffAccountRequest};
 use onramp_service::clock::SystemClock;
 use onramp_service::config::Config;
 use onramp_service::lifecycle::{self, actor_of};
@@ -105,4 +106,62 @@ pub async fn advance_demo(config: Config, days: i64, hours: i64) -> anyhow::Resu
         offset.as_hours()
     ));
     Ok(())
+}
+
+/// `onramp admin create-user`: checks everything before touching the database, so a typo in a role or an
+/// address never leaves a half-made account.
+pub async fn create_user(
+    config: Config,
+    email: String,
+    full_name: String,
+    roles: Vec<String>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let password = if password_stdin { Some(first_line_of_stdin()?) } else { None };
+    let request = StaffAccountRequest { email, full_name, roles, password };
+    let context = context(config).await?;
+    let account = match accounts::create_staff_user(&context, &request).await {
+        Ok(account) => account,
+        Err(AccountError::Invalid(errors)) => {
+            let problems: Vec<String> = errors.iter().map(|e| format!("{}: {}", flag_of(e.field), e.message)).collect();
+            bail!("no account created: {}", problems.join("; "))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let user = &account.user;
+    let roles: Vec<String> = user.staff_roles.iter().map(|r| accounts::staff_role_name(*r)).collect();
+    say(format_args!("Created staff account {} ({}) with roles: {}.", user.email, user.full_name, roles.join(", ")));
+    if let Some(password) = &account.generated_password {
+        say(format_args!("Password: {}", password.expose()));
+        say(format_args!(
+            "Give this password to {} securely, in person or by a separate channel, not by plain e-mail; it is \
+             not shown again.",
+            user.full_name
+        ));
+    }
+    Ok(())
+}
+
+/// The command-line flag a service field error is about.
+fn flag_of(field: &str) -> &str {
+    match field {
+        "email" => "--email",
+        "full_name" => "--name",
+        "roles" => "--role",
+        "password" => "password",
+        other => other,
+    }
+}
+
+/// The password typed or piped on standard input: its first line, without the line ending. Spaces are kept:
+/// they are part of a passphrase.
+fn first_line_of_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("--password-stdin: reading standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("--password-stdin: standard input has no password on its first line");
+    }
+    Ok(password.to_owned())
 }

@@ -49,6 +49,29 @@ enum Command {
     /// Demo mode controls.
     #[command(subcommand)]
     Demo(Demo),
+    /// Provider administration: staff accounts.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create a provider staff account (staff never register themselves). Prints a generated password once
+    /// unless --password-stdin is given.
+    CreateUser {
+        /// The staff member's e-mail address; it signs them in.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Full name as it should be shown.
+        #[arg(long, value_name = "FULL NAME")]
+        name: String,
+        /// A staff role: author, reviewer, agreement-team, live-service or admin. Repeat for several.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +141,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::publish_terms(config, version, &acting_as).await
         }
         Command::Demo(Demo::Advance { days, hours }) => admin::advance_demo(config, days, hours).await,
+        Command::Admin(Admin::CreateUser { email, name, roles, password_stdin }) => {
+            admin::create_user(config, email, name, roles, password_stdin).await
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use onramp_domain::StaffRole;
 use onramp_domain::agreement::Substate;
 
 const ONRAMP: &str = env!("CARGO_BIN_EXE_onramp");
@@ -234,4 +235,110 @@ fn demo_time_only_moves_forward() {
     assert!(moved.contains("720 hours ahead"), "{moved}");
     let child = onramp(&dir).args(["demo", "advance", "--days", "-1"]).stderr(Stdio::piped()).spawn().unwrap();
     assert!(!exit_within(child, Duration::from_secs(30)).status.success());
+}
+
+/// `onramp ARGS` in `dir` with `input` on standard input.
+fn run_with_input(dir: &WorkDir, args: &[&str], input: &str) -> Output {
+    let mut child =
+        onramp(dir).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    exit_within(child, Duration::from_secs(60))
+}
+
+/// Signs in through the service, as the web form does, against the work directory's database.
+async fn sign_in(dir: &WorkDir, email: &str, password: &str) -> Result<onramp_domain::User, String> {
+    let url = onramp_store::DatabaseUrl::parse(&format!("sqlite:{}", dir.path().join("onramp.db").display())).unwrap();
+    let store = onramp_store::connect(&url, &onramp_store::ConnectOptions::default()).await.unwrap();
+    let config = onramp_service::Config { database_url: url, ..onramp_service::Config::default() };
+    let clock = std::sync::Arc::new(onramp_service::clock::SystemClock);
+    let context = onramp_service::AppContext::new(config, store.clone(), clock).unwrap();
+    let result = onramp_service::accounts::sign_in(&context, email, password).await;
+    store.close().await;
+    result.map(|session| session.user).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn sec1_admin_create_user_makes_a_staff_account_that_signs_in() {
+    let dir = WorkDir::new();
+    let output = run_with_input(
+        &dir,
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "Aisha@Provider.example",
+            "--name",
+            "Aisha Agreements",
+            "--role",
+            "agreement-team",
+            "--role",
+            "reviewer",
+            "--password-stdin",
+        ],
+        "a long enough passphrase\n",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("Created staff account aisha@provider.example (Aisha Agreements)"), "{stdout}");
+    assert!(stdout.contains("reviewer, agreement-team"), "{stdout}");
+    assert!(!stdout.contains("passphrase") && !stdout.contains("Password:"), "a typed password is never echoed");
+    let user = sign_in(&dir, "aisha@provider.example", "a long enough passphrase").await.unwrap();
+    assert_eq!(user.staff_roles, [StaffRole::Reviewer, StaffRole::AgreementTeam]);
+    assert!(user.membership.is_none(), "staff belong to no connecting organisation");
+
+    // Without --password-stdin a strong password is generated and shown once.
+    let generated = run_ok(
+        &dir,
+        &["admin", "create-user", "--email", "ada@provider.example", "--name", "Ada Admin", "--role", "admin"],
+    );
+    let password = generated
+        .lines()
+        .find_map(|line| line.strip_prefix("Password: "))
+        .unwrap_or_else(|| panic!("no password line: {generated}"))
+        .to_owned();
+    assert!(password.len() >= 24, "{password}");
+    assert!(generated.contains("securely"), "{generated}");
+    let admin = sign_in(&dir, "ada@provider.example", &password).await.unwrap();
+    assert_eq!(admin.staff_roles, [StaffRole::Admin]);
+}
+
+/// Runs a command that must fail; returns its one-line error.
+fn refused_command(dir: &WorkDir, args: &[&str], input: &str) -> String {
+    let output = run_with_input(dir, args, input);
+    assert!(!output.status.success(), "onramp {args:?} should fail");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim_end().to_owned();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn sec1_admin_create_user_refuses_bad_input_and_a_taken_address_on_one_line() {
+    let dir = WorkDir::new();
+    let create = |email: &'static str, role: &'static str| {
+        ["admin", "create-user", "--email", email, "--name", "Bo Staff", "--role", role, "--password-stdin"]
+    };
+    let unknown = refused_command(&dir, &create("bo@provider.example", "boss"), "a long enough passphrase\n");
+    assert!(unknown.contains(r#"--role: "boss" is not a staff role"#), "{unknown}");
+    assert!(unknown.contains("author, reviewer, agreement-team, live-service, admin"), "{unknown}");
+    assert!(sign_in(&dir, "bo@provider.example", "a long enough passphrase").await.is_err(), "nothing was created");
+
+    let no_role = refused_command(
+        &dir,
+        &["admin", "create-user", "--email", "bo@provider.example", "--name", "Bo Staff", "--password-stdin"],
+        "a long enough passphrase\n",
+    );
+    assert!(no_role.contains("--role: give at least one role"), "{no_role}");
+
+    let several = refused_command(&dir, &create("not-an-address", "admin"), "short\n");
+    assert!(several.contains("--email:") && several.contains("password: a password must be at least 12"), "{several}");
+
+    let empty = refused_command(&dir, &create("bo@provider.example", "admin"), "");
+    assert!(empty.contains("--password-stdin"), "{empty}");
+
+    let first = run_with_input(&dir, &create("bo@provider.example", "live-service"), "a long enough passphrase\n");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let taken = refused_command(&dir, &create("BO@provider.example", "admin"), "another long passphrase\n");
+    assert!(taken.contains("--email: an account with the email address bo@provider.example exists already"), "{taken}");
+    let user = sign_in(&dir, "bo@provider.example", "a long enough passphrase").await.unwrap();
+    assert_eq!(user.staff_roles, [StaffRole::LiveService], "the first account is unchanged");
 }

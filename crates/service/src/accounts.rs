@@ -4,7 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::terms::sha256_hex;
-use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, User};
+use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, StaffRole, User};
 use onramp_store::StoreError;
 use serde::Deserialize;
 
@@ -120,4 +120,86 @@ pub async fn session(context: &AppContext, token: &str) -> Result<Option<(User, 
 
 pub async fn sign_out(context: &AppContext, token: &str) -> Result<(), StoreError> {
     context.store.delete_session(&sha256_hex(token)).await
+}
+
+/// A staff account as an admin asks for it (`onramp admin create-user`). Staff accounts are never
+/// self-registered (SEC-1): they carry provider roles that see every organisation.
+#[derive(Debug, Clone, Default)]
+pub struct StaffAccountRequest {
+    pub email: String,
+    pub full_name: String,
+    /// Role names as typed: `agreement-team` or `agreement_team`.
+    pub roles: Vec<String>,
+    /// The password to set, or `None` to generate one.
+    pub password: Option<String>,
+}
+
+/// A created staff account and, when Onramp chose the password, that password: shown once, stored only as
+/// its Argon2id hash.
+#[derive(Debug)]
+pub struct StaffAccount {
+    pub user: User,
+    pub generated_password: Option<Password>,
+}
+
+/// A staff role's name as an admin types it: `agreement-team` (the stored name is `agreement_team`).
+pub fn staff_role_name(role: StaffRole) -> String {
+    role.as_str().replace('_', "-")
+}
+
+fn staff_role_names() -> String {
+    StaffRole::ALL.into_iter().map(staff_role_name).collect::<Vec<_>>().join(", ")
+}
+
+/// Parses a staff role written with hyphens or underscores; the error names the roles there are.
+pub fn parse_staff_role(raw: &str) -> Result<StaffRole, String> {
+    raw.trim()
+        .replace('-', "_")
+        .parse::<StaffRole>()
+        .map_err(|_| format!("{:?} is not a staff role; use one of: {}", raw.trim(), staff_role_names()))
+}
+
+/// Creates a provider staff account with at least one staff role. Every field is checked before anything is
+/// stored: the e-mail address, the full name, the password rules (or a generated password) and the roles;
+/// an address that already has an account is refused under `email`. Field names in the errors are `email`,
+/// `full_name`, `password` and `roles`.
+pub async fn create_staff_user(
+    context: &AppContext,
+    request: &StaffAccountRequest,
+) -> Result<StaffAccount, AccountError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(&request.email));
+    let full_name = errors.check("full_name", PersonName::parse(&request.full_name));
+    let (password, generated) = match &request.password {
+        Some(typed) => (errors.check("password", Password::parse(typed)), false),
+        None => (errors.check("password", password::generate()), true),
+    };
+    let mut roles = Vec::new();
+    for raw in &request.roles {
+        if let Some(role) = errors.check("roles", parse_staff_role(raw)) {
+            roles.push(role);
+        }
+    }
+    if request.roles.is_empty() {
+        errors.add("roles", format!("give at least one role: {}", staff_role_names()));
+    }
+    roles.sort();
+    roles.dedup();
+    let (Some(email), Some(full_name), Some(password)) = (email, full_name, password) else {
+        return Err(AccountError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AccountError::Invalid(errors));
+    }
+    let password_hash = Some(password::hash(password.clone()).await?);
+    let new_user = NewUser { email, full_name, password_hash, staff_roles: roles };
+    match context.store.create_user(&new_user, context.clock.now()).await {
+        Err(StoreError::Conflict { .. }) => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", format!("an account with the email address {} exists already", new_user.email));
+            Err(AccountError::Invalid(errors))
+        }
+        Err(other) => Err(other.into()),
+        Ok(user) => Ok(StaffAccount { user, generated_password: generated.then_some(password) }),
+    }
 }

@@ -4,6 +4,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use onramp_domain::Password;
+use onramp_domain::user::PasswordError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordHashError {
@@ -34,9 +35,44 @@ pub async fn verify(candidate: String, hash: String) -> Result<bool, PasswordHas
     .await?)
 }
 
+/// Symbols of a generated password: Crockford's base 32 in lower case (digits and letters without `i`, `l`,
+/// `o`, `u`), so it can be read out or copied by hand without look-alikes. 5 bits each.
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// A new random password of 120 bits from the operating system's generator (through UUID v4), written as
+/// six groups of four symbols, e.g. `k7pq-x3ma-…`, for an admin to hand over once. It always passes
+/// [`Password::parse`]; the `Result` only avoids a panic path.
+pub fn generate() -> Result<Password, PasswordError> {
+    // Bytes 6 and 8 of a v4 UUID carry its version and variant bits; the other 14 bytes are random.
+    let random: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|uuid| uuid.as_bytes().iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8).map(|(_, b)| *b))
+        .take(15)
+        .collect();
+    // Five bytes are eight symbols of five bits.
+    let mut symbols = Vec::with_capacity(24);
+    for chunk in random.chunks(5) {
+        let value = chunk.iter().fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte));
+        symbols.extend((0..8).rev().map(|i| char::from(ALPHABET[((value >> (i * 5)) & 0x1f) as usize])));
+    }
+    let text = symbols.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-");
+    Password::parse(&text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_readable_and_different() {
+        let first = generate().unwrap();
+        let second = generate().unwrap();
+        assert_ne!(first.expose(), second.expose());
+        assert_eq!(first.expose().len(), 29, "{:?}", first.expose());
+        assert!(first.expose().split('-').all(|group| group.len() == 4), "six groups of four");
+        assert!(first.expose().chars().all(|c| c == '-' || ALPHABET.contains(&(c as u8))));
+        assert!(Password::parse(first.expose()).is_ok(), "a generated password passes the password rules");
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {
