@@ -13,6 +13,7 @@ pub mod identifiers;
 pub mod legacy;
 pub mod organisation;
 pub mod provider;
+pub mod team;
 pub mod terms;
 pub mod user;
 mod validation;

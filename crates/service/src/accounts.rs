@@ -46,7 +46,9 @@ pub fn random_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
-/// Self-registration of a connecting-party user (issue 4: staff accounts are made by an admin).
+/// Self-registration of a connecting-party user (issue 4: staff accounts are made by an admin). When an
+/// organisation has an open invitation for the address (SPEC §1, `onramp_domain::team`), the new account
+/// joins that organisation with the invited role in the same transaction; the most recent one wins.
 pub async fn register(context: &AppContext, form: &Registration) -> Result<User, AccountError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&form.email));
@@ -63,7 +65,16 @@ pub async fn register(context: &AppContext, form: &Registration) -> Result<User,
     }
     let password_hash = Some(password::hash(password).await?);
     let user = NewUser { email, full_name, password_hash, staff_roles: Vec::new() };
-    match context.store.create_user(&user, context.clock.now()).await {
+    let now = context.clock.now();
+    let invited = match context.store.open_invitation_for(&user.email, now).await? {
+        Some(invitation) => crate::team::register_invited(context, &user, &invitation, now).await,
+        None => Ok(None),
+    };
+    let created = match invited.transpose() {
+        Some(joined) => joined,
+        None => context.store.create_user(&user, now).await,
+    };
+    match created {
         Err(StoreError::Conflict { .. }) => {
             let mut errors = FieldErrors::new();
             errors.add("email", "an account with this email address exists already: sign in instead");

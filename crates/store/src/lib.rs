@@ -166,6 +166,18 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
     async fn advance_demo_clock(&self, by: jiff::SignedDuration) -> Result<jiff::SignedDuration, StoreError>;
     /// When the next timer is due, if any.
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// The organisation's pending team invitations, expired ones included, oldest first (SPEC §1).
+    async fn pending_invitations(
+        &self,
+        organisation: OrganisationId,
+    ) -> Result<Vec<onramp_domain::team::Invitation>, StoreError>;
+    /// The most recent pending invitation for `email`, in any organisation, that is still open at `now`.
+    async fn open_invitation_for(
+        &self,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> Result<Option<onramp_domain::team::Invitation>, StoreError>;
 }
 
 /// Opens the database `url` names, checks it answers, and returns it behind the [`Repository`] interface.

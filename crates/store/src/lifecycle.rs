@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry, TimerKind};
 use onramp_domain::case::{CaseState, Visibility};
-use onramp_domain::{CaseNumber, Organisation, OrganisationId, User};
+use onramp_domain::team::{Invitation, InvitationId, InvitationState};
+use onramp_domain::{CaseNumber, EmailAddress, Organisation, OrganisationId, TeamRole, User, UserId};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -124,4 +125,30 @@ pub trait UnitOfWork: Send {
     async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError>;
     async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // Team management (SPEC §1); see `onramp_domain::team` for the rules the services apply.
+
+    /// Stores a new user (with their staff roles, if any); `Conflict` when the e-mail address is taken.
+    async fn create_user(&mut self, user: &onramp_domain::NewUser, now: Timestamp) -> Result<UserId, StoreError>;
+    /// Puts a user who belongs to no organisation into this one, not as onboarding contact; `Conflict` when
+    /// they belong to an organisation already.
+    async fn add_member(&mut self, user: UserId, role: TeamRole) -> Result<(), StoreError>;
+    /// Sets a member's role and whether they are an onboarding contact; `NotFound` unless they are in this
+    /// organisation.
+    async fn update_member(&mut self, user: UserId, role: TeamRole, contact: bool) -> Result<(), StoreError>;
+    /// Takes a member out of this organisation; `NotFound` unless they are in it.
+    async fn remove_member(&mut self, user: UserId) -> Result<(), StoreError>;
+    /// One of this organisation's invitations, in any state.
+    async fn invitation(&mut self, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+    /// This organisation's pending invitation for `email`, expired or not.
+    async fn pending_invitation(&mut self, email: &EmailAddress) -> Result<Option<Invitation>, StoreError>;
+    /// Stores a new pending invitation; `Conflict` when this organisation has a pending one for the address.
+    async fn save_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError>;
+    /// Moves a pending invitation of this organisation to `state`; false when it was not pending any more.
+    async fn close_invitation(
+        &mut self,
+        id: InvitationId,
+        state: InvitationState,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
 }

@@ -593,6 +593,39 @@ impl Repository for Store {
         let (next,): (Option<i64>,) = sqlx::query_as("SELECT MIN(run_at) FROM jobs").fetch_one(&self.pool).await?;
         next.map(|micros| from_micros("job", micros)).transpose()
     }
+
+    async fn pending_invitations(
+        &self,
+        organisation: OrganisationId,
+    ) -> Result<Vec<onramp_domain::team::Invitation>, StoreError> {
+        let rows: Vec<crate::rows::InvitationRow> = sqlx::query_as(
+            "SELECT i.id, i.organisation_id, i.email, i.role, i.invited_by, u.full_name AS invited_by_name, \
+             i.created_at, i.expires_at, i.state FROM invitations i JOIN users u ON u.id = i.invited_by \
+             WHERE i.organisation_id = $1 AND i.state = 'pending' ORDER BY i.created_at, i.id",
+        )
+        .bind(organisation.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(crate::rows::InvitationRow::into_invitation).collect()
+    }
+
+    async fn open_invitation_for(
+        &self,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> Result<Option<onramp_domain::team::Invitation>, StoreError> {
+        let row: Option<crate::rows::InvitationRow> = sqlx::query_as(
+            "SELECT i.id, i.organisation_id, i.email, i.role, i.invited_by, u.full_name AS invited_by_name, \
+             i.created_at, i.expires_at, i.state FROM invitations i JOIN users u ON u.id = i.invited_by \
+             WHERE i.email = $1 AND i.state = 'pending' AND i.expires_at > $2 \
+             ORDER BY i.created_at DESC, i.id DESC LIMIT 1",
+        )
+        .bind(email.as_str())
+        .bind(to_micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(crate::rows::InvitationRow::into_invitation).transpose()
+    }
 }
 
 /// A transaction on one organisation (see `UnitOfWork`).
@@ -931,5 +964,139 @@ impl UnitOfWork for Work {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
+    }
+
+    async fn create_user(&mut self, user: &NewUser, now: Timestamp) -> Result<UserId, StoreError> {
+        let id = UserId::new_at(now);
+        sqlx::query(
+            "INSERT INTO users (id, email, full_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.0)
+        .bind(user.email.as_str())
+        .bind(user.full_name.as_str())
+        .bind(user.password_hash.clone())
+        .bind(to_micros(now))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::unique_as("email address"))?;
+        for role in &user.staff_roles {
+            sqlx::query("INSERT INTO staff_roles (user_id, role) VALUES ($1, $2)")
+                .bind(id.0)
+                .bind(role.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    async fn add_member(&mut self, user: UserId, role: onramp_domain::TeamRole) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO memberships (user_id, organisation_id, role, onboarding_contact) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.0)
+        .bind(self.organisation_id())
+        .bind(role.as_str())
+        .bind(false)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::unique_as("membership (they belong to an organisation already)"))?;
+        Ok(())
+    }
+
+    async fn update_member(
+        &mut self,
+        user: UserId,
+        role: onramp_domain::TeamRole,
+        onboarding_contact: bool,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE memberships SET role = $3, onboarding_contact = $4 WHERE user_id = $1 AND organisation_id = $2",
+        )
+        .bind(user.0)
+        .bind(self.organisation_id())
+        .bind(role.as_str())
+        .bind(onboarding_contact)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "member" }) }
+    }
+
+    async fn remove_member(&mut self, user: UserId) -> Result<(), StoreError> {
+        let result = sqlx::query("DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2")
+            .bind(user.0)
+            .bind(self.organisation_id())
+            .execute(&mut *self.tx)
+            .await?;
+        if result.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound { entity: "member" }) }
+    }
+
+    async fn invitation(
+        &mut self,
+        id: onramp_domain::team::InvitationId,
+    ) -> Result<Option<onramp_domain::team::Invitation>, StoreError> {
+        let row: Option<crate::rows::InvitationRow> = sqlx::query_as(
+            "SELECT i.id, i.organisation_id, i.email, i.role, i.invited_by, u.full_name AS invited_by_name, \
+             i.created_at, i.expires_at, i.state FROM invitations i JOIN users u ON u.id = i.invited_by \
+             WHERE i.id = $1 AND i.organisation_id = $2",
+        )
+        .bind(id.0)
+        .bind(self.organisation_id())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(crate::rows::InvitationRow::into_invitation).transpose()
+    }
+
+    async fn pending_invitation(
+        &mut self,
+        email: &EmailAddress,
+    ) -> Result<Option<onramp_domain::team::Invitation>, StoreError> {
+        let row: Option<crate::rows::InvitationRow> = sqlx::query_as(
+            "SELECT i.id, i.organisation_id, i.email, i.role, i.invited_by, u.full_name AS invited_by_name, \
+             i.created_at, i.expires_at, i.state FROM invitations i JOIN users u ON u.id = i.invited_by \
+             WHERE i.email = $1 AND i.organisation_id = $2 AND i.state = 'pending'",
+        )
+        .bind(email.as_str())
+        .bind(self.organisation_id())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.map(crate::rows::InvitationRow::into_invitation).transpose()
+    }
+
+    async fn save_invitation(&mut self, invitation: &onramp_domain::team::Invitation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invitations (id, organisation_id, email, role, invited_by, created_at, expires_at, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(invitation.id.0)
+        .bind(self.organisation_id())
+        .bind(invitation.email.as_str())
+        .bind(invitation.role.as_str())
+        .bind(invitation.invited_by.0)
+        .bind(to_micros(invitation.created_at))
+        .bind(to_micros(invitation.expires_at))
+        .bind(invitation.state.as_str())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::unique_as("pending invitation for this email address"))?;
+        Ok(())
+    }
+
+    async fn close_invitation(
+        &mut self,
+        id: onramp_domain::team::InvitationId,
+        state: onramp_domain::team::InvitationState,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invitations SET state = $3, closed_at = $4 \
+             WHERE id = $1 AND organisation_id = $2 AND state = 'pending'",
+        )
+        .bind(id.0)
+        .bind(self.organisation_id())
+        .bind(state.as_str())
+        .bind(to_micros(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
     }
 }

@@ -270,3 +270,35 @@ impl NotificationRow {
         })
     }
 }
+
+/// A team invitation joined with its inviter's name.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct InvitationRow {
+    id: Uuid,
+    organisation_id: Uuid,
+    email: String,
+    role: String,
+    invited_by: Uuid,
+    invited_by_name: String,
+    created_at: i64,
+    expires_at: i64,
+    state: String,
+}
+
+impl InvitationRow {
+    pub(crate) fn into_invitation(self) -> Result<onramp_domain::team::Invitation, StoreError> {
+        use onramp_domain::team::{Invitation, InvitationId};
+        const ENTITY: &str = "invitation";
+        Ok(Invitation {
+            id: InvitationId(self.id),
+            organisation_id: OrganisationId(self.organisation_id),
+            email: EmailAddress::parse(&self.email).map_err(|e| corrupt(ENTITY, e))?,
+            role: self.role.parse().map_err(|e| corrupt(ENTITY, e))?,
+            invited_by: UserId(self.invited_by),
+            invited_by_name: self.invited_by_name,
+            created_at: from_micros(ENTITY, self.created_at)?,
+            expires_at: from_micros(ENTITY, self.expires_at)?,
+            state: self.state.parse().map_err(|e: String| corrupt(ENTITY, e))?,
+        })
+    }
+}

@@ -14,6 +14,7 @@ mod probes;
 mod rate_limit;
 mod session;
 mod staff;
+mod team;
 
 use std::future::Future;
 
@@ -102,6 +103,10 @@ fn routes(config: &Config) -> Routes {
         .get("/organisation", organisations::show)
         .post("/organisation", organisations::register)
         .post("/organisation/onboarding-contact", organisations::nominate)
+        .post("/organisation/invitations", team::invite)
+        .post("/organisation/invitations/{invitation}/cancel", team::cancel_invitation)
+        .post("/organisation/members/{member}/role", team::change_role)
+        .post("/organisation/members/{member}/remove", team::remove)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
         .get("/assets/onramp.css", pages::stylesheet)

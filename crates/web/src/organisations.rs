@@ -1,11 +1,13 @@
-//! The organisation pages: register one, see its team, nominate yourself as onboarding contact.
+//! The organisation pages: register one, see its team (and, as owner or admin, manage it: `team.rs`),
+//! nominate yourself as onboarding contact.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use onramp_domain::{Organisation, OrganisationInput, OrganisationKind, User};
+use onramp_domain::team;
+use onramp_domain::{Organisation, OrganisationInput, OrganisationKind, TeamRole, User};
 use onramp_service::{AppContext, organisations};
 use serde::Deserialize;
 
@@ -27,8 +29,115 @@ struct NewOrganisationPage<'a> {
 struct OrganisationPage<'a> {
     visitor: &'a Visitor,
     organisation: &'a Organisation,
-    members: Vec<User>,
+    members: Vec<MemberView>,
     me: &'a User,
+    /// Owners and admins see the team forms; viewers see the team only.
+    can_manage: bool,
+    invitations: Vec<InvitationView>,
+    /// The invitation form: its errors and what was typed.
+    form: FormView,
+    notice: Option<&'static str>,
+    roles: [TeamRole; 2],
+}
+
+/// A team member as the page lists them; `changeable` when the visitor may change their role or remove them.
+struct MemberView {
+    id: String,
+    full_name: String,
+    email: String,
+    role: TeamRole,
+    onboarding_contact: bool,
+    changeable: bool,
+    is_me: bool,
+}
+
+struct InvitationView {
+    id: String,
+    email: String,
+    role: &'static str,
+    invited_by: String,
+    expires: String,
+    expired: bool,
+}
+
+/// What the page says after a team change (`?team=…` on the redirect).
+#[derive(Debug, Default, Deserialize)]
+pub struct Notice {
+    #[serde(default)]
+    team: Option<String>,
+}
+
+impl Notice {
+    fn text(&self) -> Option<&'static str> {
+        Some(match self.team.as_deref()? {
+            "joined" => "They had an Onramp account in no organisation and have joined your team.",
+            "invited" => {
+                "Invitation sent. They join your team when they create an Onramp account with that email address \
+                 within 14 days."
+            }
+            "role" => "The role was changed.",
+            "removed" => "They were removed from the team.",
+            "cancelled" => "The invitation was cancelled.",
+            _ => return None,
+        })
+    }
+}
+
+/// Renders the organisation page of `user`'s organisation with the invitation form `form`.
+pub(crate) async fn organisation_page(
+    context: &AppContext,
+    visitor: &Visitor,
+    user: &User,
+    form: FormView,
+    notice: Option<&'static str>,
+) -> Result<String, WebError> {
+    let membership = user.membership.as_ref().ok_or(WebError::NotFound)?;
+    let organisation = context.store.organisation(membership.organisation_id).await?.ok_or(WebError::NotFound)?;
+    let members = context.store.members(organisation.id).await?;
+    let can_manage = team::may_manage(membership.role);
+    let owners = members.iter().filter(|m| m.membership.as_ref().is_some_and(|m| m.role == TeamRole::Owner)).count();
+    let members = members
+        .into_iter()
+        .filter_map(|member| {
+            let role = member.membership.as_ref()?.role;
+            Some(MemberView {
+                id: member.id.to_string(),
+                changeable: can_manage && team::may_change_member(user.id, member.id, role, owners).is_ok(),
+                is_me: member.id == user.id,
+                onboarding_contact: member.membership.as_ref().is_some_and(|m| m.onboarding_contact),
+                full_name: member.full_name.to_string(),
+                email: member.email.to_string(),
+                role,
+            })
+        })
+        .collect();
+    let now = context.clock.now();
+    let invitations = context
+        .store
+        .pending_invitations(organisation.id)
+        .await?
+        .into_iter()
+        .map(|invitation| InvitationView {
+            id: invitation.id.to_string(),
+            email: invitation.email.to_string(),
+            role: invitation.role.as_str(),
+            invited_by: invitation.invited_by_name.clone(),
+            expires: invitation.expires_at.strftime("%-d %B %Y %H:%M UTC").to_string(),
+            expired: !invitation.is_open(now),
+        })
+        .collect();
+    let page = OrganisationPage {
+        visitor,
+        organisation: &organisation,
+        members,
+        me: user,
+        can_manage,
+        invitations,
+        form,
+        notice,
+        roles: [TeamRole::Admin, TeamRole::Viewer],
+    };
+    Ok(page.render()?)
 }
 
 /// The form as posted: a checkbox is absent when unticked.
@@ -64,9 +173,13 @@ impl OrganisationForm {
     }
 }
 
-pub async fn show(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+pub async fn show(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Query(notice): Query<Notice>,
+) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
-    let Some(membership) = &user.membership else {
+    if user.membership.is_none() {
         let page = NewOrganisationPage {
             visitor: &visitor,
             form: FormView::default(),
@@ -74,11 +187,8 @@ pub async fn show(State(context): State<AppContext>, visitor: Visitor) -> Result
             im1_supplier: false,
         };
         return Ok(Html(page.render()?).into_response());
-    };
-    let organisation = context.store.organisation(membership.organisation_id).await?.ok_or(WebError::NotFound)?;
-    let members = context.store.members(organisation.id).await?;
-    let page = OrganisationPage { visitor: &visitor, organisation: &organisation, members, me: user };
-    Ok(Html(page.render()?).into_response())
+    }
+    Ok(Html(organisation_page(&context, &visitor, user, FormView::default(), notice.text()).await?).into_response())
 }
 
 pub async fn register(

@@ -106,23 +106,8 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
     // A member (the viewer) and a pending invitation of the owning organisation, for the team routes.
     let viewer = app.context.store.user_by_email(&EmailAddress::parse("viewer@owner.example").unwrap()).await.unwrap();
     let viewer = viewer.unwrap().id;
-    let team_admin = app
-        .context
-        .store
-        .create_user(
-            &NewUser {
-                email: EmailAddress::parse("admin@owner.example").unwrap(),
-                full_name: PersonName::parse("Ade Admin").unwrap(),
-                password_hash: None,
-                staff_roles: vec![],
-            },
-            onramp_domain::Clock::now(app.clock.as_ref()),
-        )
-        .await
-        .unwrap();
     let membership = Membership { organisation_id: owner.id, role: TeamRole::Admin, onboarding_contact: false };
-    app.context.store.set_membership(team_admin.id, Some(&membership)).await.unwrap();
-    let team_admin = app.context.store.user(team_admin.id).await.unwrap().unwrap();
+    let team_admin = common::account(&app, "admin@owner.example", "Ade Admin", vec![], Some(membership)).await;
     let invite = onramp_service::team::InviteForm { email: "new@owner.example".into(), role: "viewer".into() };
     let invitation = match onramp_service::team::invite(&app.context, &team_admin, &invite).await.unwrap() {
         onramp_service::team::Invited::Pending(invitation) => invitation.id,
