@@ -1,0 +1,400 @@
+//! The connecting party's journey in a real browser (WEB-1, CA-13, CA-14, CA-3, CA-6): Debian's Chromium,
+//! headless, driven through chromedriver with thirtyfour. A supplier registers, creates an organisation, is
+//! made onboarding contact, signs in, opens *My Connection Agreements*, sees only the default states, clicks
+//! *Clear all* and sees a Cancelled one, opens an issued agreement, ticks accept and sees it Active with their
+//! name and today's date; a staff member pauses a 30-day timer and the supplier sees "paused" on the page.
+//!
+//! What the story is about happens in the browser; set-up that is not (the staff account, agreements being
+//! issued and lapsing, a terms change) goes through the service layer and the manual clock. The HTTP stories
+//! run the same flows on both databases; SQLite is enough here.
+//!
+//! Needs `chromium` and `chromium-driver` (CI installs them). Without them the story is skipped with a
+//! message, unless `CI` is set, when it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use common::{PASSWORD, TestApp};
+use jiff::SignedDuration;
+use onramp_domain::agreement::{Actor, Origin, long_date};
+use onramp_domain::{ApiProduct, Clock, StaffRole};
+use onramp_service::{jobs, lifecycle};
+use onramp_store::testing::TestDatabase;
+use thirtyfour::extensions::query::ElementPollerWithTimeout;
+use thirtyfour::prelude::*;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMIUM_FLAGS: [&str; 8] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+/// How long chromedriver may take to say it has started.
+const STARTUP_LIMIT: Duration = Duration::from_secs(30);
+/// How long an element may take to appear (polled every 50 ms), for example the next page after a click.
+const ELEMENT_LIMIT: Duration = Duration::from_secs(15);
+
+const SUPPLIER_EMAIL: &str = "olu@acme.example";
+const SUPPLIER_NAME: &str = "Olu Owner";
+const STAFF_EMAIL: &str = "agreements@provider.example";
+const STAFF_NAME: &str = "Aisha Agreements";
+
+#[tokio::test]
+async fn web1_a_supplier_accepts_in_the_browser_and_sees_a_paused_terms_change() {
+    let Some(chromedriver) = ChromeDriver::start().await else { return };
+    let app = common::spawn_app(TestDatabase::sqlite().await).await;
+    let supplier_profile = Profile::new("supplier");
+    let staff_profile = Profile::new("staff");
+    let supplier = chromedriver.session(&supplier_profile).await;
+    let staff = chromedriver.session(&staff_profile).await;
+
+    // The story runs in its own task so that, pass or fail, both sessions are quit before chromedriver is
+    // killed (the guards' Drop) and the panic, if any, is raised again afterwards.
+    let outcome = tokio::spawn(story(app, supplier.clone(), staff.clone())).await;
+    let quit = [supplier.quit().await, staff.quit().await];
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+    for result in quit {
+        result.expect("the WebDriver session quits");
+    }
+    drop(chromedriver);
+}
+
+async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
+    let page = Page { driver: &supplier, app: &app };
+
+    // The supplier creates an account and signs in.
+    page.open("/register").await;
+    page.heading("Create an account").await;
+    page.fill("email", SUPPLIER_EMAIL).await;
+    page.fill("full_name", SUPPLIER_NAME).await;
+    page.fill("password", PASSWORD).await;
+    page.fill("confirm_password", PASSWORD).await;
+    page.press("Create account").await;
+    page.heading("Sign in").await;
+    page.sign_in(SUPPLIER_EMAIL, SUPPLIER_NAME).await;
+
+    // ORG-1: registers the organisation, then nominates themself as onboarding contact.
+    page.open("/organisation").await;
+    page.heading("Register your organisation").await;
+    page.fill("name", "Acme Health").await;
+    page.fill("ods_code", "X26").await;
+    page.fill("company_number", "01234567").await;
+    page.fill("registered_address", "1 High Street\nLeeds").await;
+    page.click_id("kind-commercial").await;
+    page.fill("delivery_notice_mailbox", "notices@acme.example").await;
+    page.press("Register organisation").await;
+    page.heading("Acme Health").await;
+    page.press("Nominate me as onboarding contact").await;
+    let column = "count(//thead/tr/th[normalize-space()='Onboarding contact']/preceding-sibling::th) + 1";
+    let cell = format!("//tbody/tr[td[normalize-space()='{SUPPLIER_EMAIL}']]/td[{column}]");
+    page.wait_for(&cell, Some("Yes"), "the supplier's Onboarding contact cell saying Yes").await;
+
+    // Set-up: the agreement team issues one contract that runs out (cancelled after 90 days), then one to
+    // accept. The jump also ends the supplier's session, so they sign in again.
+    let team = common::account(&app, STAFF_EMAIL, STAFF_NAME, vec![StaffRole::AgreementTeam], None).await;
+    let organisation = app.context.store.organisations().await.unwrap().remove(0);
+    let lapsed =
+        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+            .await
+            .unwrap();
+    lifecycle::issue(&app.context, &team, lapsed.id).await.unwrap();
+    app.clock.advance(SignedDuration::from_hours(24 * 91));
+    jobs::run_due(&app.context, app.clock.now()).await.unwrap();
+    let current =
+        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+            .await
+            .unwrap();
+    lifecycle::issue(&app.context, &team, current.id).await.unwrap();
+    let (lapsed, current) = (lapsed.number.to_string(), current.number.to_string());
+
+    // CA-13: My Connection Agreements shows Active and Draft / Under Review only; "Clear all" shows the rest.
+    page.open("/agreements").await;
+    page.heading("Sign in").await;
+    page.sign_in(SUPPLIER_EMAIL, SUPPLIER_NAME).await;
+    page.open("/agreements").await;
+    page.heading("My Connection Agreements").await;
+    assert_eq!(page.rows().await, [row(&current, "Draft", "Under Review")]);
+    page.click_link("Clear all").await;
+    page.wait_for("//p[starts-with(normalize-space(), 'Showing agreements in every state')]", None, "every state")
+        .await;
+    assert_eq!(page.rows().await, [row(&current, "Draft", "Under Review"), row(&lapsed, "Cancelled", "")]);
+
+    // CA-14 and CA-3: the agreement page says what happens next; accepting needs the tick.
+    page.click_link(&current).await;
+    page.heading(&current).await;
+    let next = page.text("//div[@id='what-happens-next']/p").await;
+    assert!(next.contains("An onboarding contact must accept it by") && next.contains("90 days left"), "{next}");
+    page.press("Accept agreement").await;
+    page.wait_for("//h2[@id='error-summary-title']", Some("There is a problem"), "the error summary").await;
+    assert_eq!(page.summary("State").await, "Draft");
+    page.click_id("read_and_understood").await;
+    assert!(supplier.find(By::Id("read_and_understood")).await.unwrap().is_selected().await.unwrap());
+    page.press("Accept agreement").await;
+    page.wait_for(&summary_xpath("State"), Some("Active"), "the State row saying Active").await;
+    let today = long_date(onramp_domain::calendar::date_of(app.clock.now()));
+    assert_eq!(page.summary("Accepted By").await, SUPPLIER_NAME);
+    assert_eq!(page.summary("Accepted On").await, today);
+    assert_eq!(page.summary("Start Date").await, today);
+    assert_eq!(page.text("//main//p/strong[contains(@class, 'tag')]").await, "Active");
+
+    // Set-up: terms version 7 is published; the Active agreement's successor is an Auto Accepted draft with a
+    // 30-day timer, which the supplier opens from the list.
+    lifecycle::publish_terms(&app.context, 7, Actor::System { process: "test".into() }, 10, None).await.unwrap();
+    let draft =
+        app.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    let draft = draft.number.to_string();
+    page.open("/agreements").await;
+    page.heading("My Connection Agreements").await;
+    assert_eq!(page.rows().await, [row(&draft, "Draft", "Under Review"), row(&current, "Active", "")]);
+    page.click_link(&draft).await;
+    page.heading(&draft).await;
+    assert_eq!(page.summary("Signature type").await, "Auto Accepted");
+    let next = page.text("//div[@id='what-happens-next']/p").await;
+    assert!(next.contains("Auto-accepts on") && next.contains("30 days left"), "{next}");
+
+    // CA-6: a staff member, in their own browser, pauses the 30-day timer on that draft's page.
+    let desk = Page { driver: &staff, app: &app };
+    desk.open("/sign-in").await;
+    desk.sign_in(STAFF_EMAIL, STAFF_NAME).await;
+    desk.open("/agreements").await;
+    desk.heading("Connection Agreements").await;
+    desk.click_link(&draft).await;
+    desk.heading(&draft).await;
+    desk.press("Pause the 30-day timer").await;
+    desk.wait_for("//button[normalize-space()='Resume the 30-day timer']", None, "the Resume button").await;
+
+    // The supplier reloads the page and sees that the timer is paused, and by whom.
+    supplier.refresh().await.unwrap();
+    page.heading(&draft).await;
+    let next = page.text("//div[@id='what-happens-next']/p").await;
+    assert!(next.starts_with(&format!("Paused since {today}")) && next.contains("30 days of review remain"), "{next}");
+    let paused = page.text("//table//tr[td[2][normalize-space()='paused']]").await;
+    assert!(paused.contains(STAFF_NAME) && paused.contains("30 days 0 hours"), "{paused}");
+    page.wait_for("//h2", Some("Raise a query"), "the query form").await;
+    assert!(
+        supplier.find_all(By::XPath("//button[starts-with(normalize-space(), 'Pause')]")).await.unwrap().is_empty(),
+        "the supplier has no staff actions"
+    );
+}
+
+fn row(number: &str, state: &str, substate: &str) -> [String; 3] {
+    [number.to_owned(), state.to_owned(), substate.to_owned()]
+}
+
+fn summary_xpath(term: &str) -> String {
+    format!("//dl[contains(@class, 'summary-list')]//dt[normalize-space()='{term}']/following-sibling::dd")
+}
+
+/// One browser session on the app, with the few gestures the story needs. Every wait is for something the
+/// next page shows, so a click that navigates is followed by a wait for the new page, never a fixed pause.
+struct Page<'a> {
+    driver: &'a WebDriver,
+    app: &'a TestApp,
+}
+
+impl Page<'_> {
+    async fn open(&self, path: &str) {
+        self.driver.goto(format!("{}{path}", self.app.address)).await.unwrap();
+    }
+
+    /// Waits for the element at `xpath` (with exactly `text`, if given); fails with the page's URL and text.
+    async fn wait_for(&self, xpath: &str, text: Option<&str>, what: &str) -> WebElement {
+        // An element of the page being left goes stale under the text filter: that is "not yet", not a failure.
+        let mut query = self.driver.query(By::XPath(xpath.to_owned())).desc(what).ignore_errors(true);
+        if let Some(text) = text {
+            query = query.with_text(text.to_owned());
+        }
+        match query.first().await {
+            Ok(element) => element,
+            Err(error) => {
+                let url = self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let main = match self.driver.find(By::Tag("main")).await {
+                    Ok(main) => main.text().await.unwrap_or_default(),
+                    Err(_) => self.driver.source().await.unwrap_or_default(),
+                };
+                panic!("waiting for {what} ({xpath}, {text:?}) on {url}: {error}\n--- page ---\n{main}");
+            }
+        }
+    }
+
+    async fn text(&self, xpath: &str) -> String {
+        self.wait_for(xpath, None, xpath).await.text().await.unwrap().trim().to_owned()
+    }
+
+    /// Waits for the page whose main heading contains `text`.
+    async fn heading(&self, text: &str) {
+        let xpath = format!("//h1[contains(normalize-space(), '{text}')]");
+        self.wait_for(&xpath, None, &format!("the heading {text:?}")).await;
+    }
+
+    /// Types into the text field with the id `id` (its label's `for`).
+    async fn fill(&self, id: &str, value: &str) {
+        let field = self.wait_for(&format!("//*[@id='{id}']"), None, id).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn click_id(&self, id: &str) {
+        self.wait_for(&format!("//*[@id='{id}']"), None, id).await.click().await.unwrap();
+    }
+
+    async fn press(&self, button: &str) {
+        let xpath = format!("//button[normalize-space()='{button}']");
+        self.wait_for(&xpath, None, &format!("the button {button:?}")).await.click().await.unwrap();
+    }
+
+    async fn click_link(&self, text: &str) {
+        let xpath = format!("//main//a[normalize-space()='{text}']");
+        self.wait_for(&xpath, None, &format!("the link {text:?}")).await.click().await.unwrap();
+    }
+
+    /// Signs in on the sign-in page and waits for the header to name the user.
+    async fn sign_in(&self, email: &str, name: &str) {
+        self.heading("Sign in").await;
+        self.fill("email", email).await;
+        self.fill("password", PASSWORD).await;
+        self.press("Sign in").await;
+        let who = format!("Signed in as {name}");
+        self.wait_for("//nav[@aria-label='Account']/span", Some(&who), "the signed-in header").await;
+    }
+
+    /// The value of one row of the agreement page's summary list.
+    async fn summary(&self, term: &str) -> String {
+        self.text(&summary_xpath(term)).await
+    }
+
+    /// The list's rows as (number, state, substate), the columns found by their headings.
+    async fn rows(&self) -> Vec<[String; 3]> {
+        let table = self.wait_for("//main//table[tbody]", None, "the agreements table").await;
+        let mut headings = Vec::new();
+        for th in table.find_all(By::XPath("./thead/tr/th")).await.unwrap() {
+            headings.push(th.text().await.unwrap().trim().to_owned());
+        }
+        let column = |name: &str| {
+            headings.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name:?} in {headings:?}"))
+        };
+        let wanted = [column("Number"), column("State"), column("Substate")];
+        let mut rows = Vec::new();
+        for tr in table.find_all(By::XPath("./tbody/tr")).await.unwrap() {
+            let mut cells = Vec::new();
+            for td in tr.find_all(By::Tag("td")).await.unwrap() {
+                cells.push(td.text().await.unwrap().trim().to_owned());
+            }
+            rows.push(wanted.map(|i| cells[i].clone()));
+        }
+        rows
+    }
+}
+
+/// The chromedriver child process, killed when dropped (also when the story panics).
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    /// Starts chromedriver on a free port and waits until it says it has started. `None` (with a message)
+    /// when the browser is not installed and `CI` is unset.
+    async fn start() -> Option<Self> {
+        let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM].into_iter().filter(|p| !Path::new(p).exists()).collect();
+        if !missing.is_empty() {
+            if std::env::var_os("CI").is_some() {
+                panic!("CI is set but {} is missing: install chromium and chromium-driver", missing.join(" and "));
+            }
+            eprintln!("SKIPPED browser story: install chromium and chromium-driver");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chromedriver starts");
+        // Both streams are read to the end by threads (a full pipe would stall chromedriver); the stdout
+        // reader reports the readiness line, or the end of the stream if chromedriver exits first.
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready, started) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let stdout_log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let is_ready = line.contains("ChromeDriver was started successfully");
+                stdout_log.lock().unwrap().push_str(&format!("{line}\n"));
+                if is_ready {
+                    let _ = ready.send(true);
+                }
+            }
+            let _ = ready.send(false);
+        });
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            stderr_log.lock().unwrap().push_str(&text);
+        });
+        let started = tokio::task::spawn_blocking(move || started.recv_timeout(STARTUP_LIMIT)).await.unwrap();
+        let this = Self { child, url: format!("http://127.0.0.1:{port}") };
+        if started != Ok(true) {
+            let log = log.lock().unwrap().clone();
+            panic!("chromedriver did not start within {STARTUP_LIMIT:?} ({started:?}):\n{log}");
+        }
+        Some(this)
+    }
+
+    /// A new headless Chromium session with its own profile directory.
+    async fn session(&self, profile: &Profile) -> WebDriver {
+        let mut capabilities = DesiredCapabilities::chrome();
+        capabilities.set_binary(CHROMIUM).unwrap();
+        for flag in CHROMIUM_FLAGS {
+            capabilities.add_arg(flag).unwrap();
+        }
+        capabilities.add_arg(&format!("--user-data-dir={}", profile.0.display())).unwrap();
+        let started = Instant::now();
+        WebDriver::builder(self.url.clone(), capabilities)
+            .poller(Arc::new(ElementPollerWithTimeout::new(ELEMENT_LIMIT, Duration::from_millis(50))))
+            .await
+            .unwrap_or_else(|e| panic!("a Chromium session starts (after {:?}): {e}", started.elapsed()))
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh `--user-data-dir` in the temp directory, removed when dropped.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new(who: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("onramp-chromium-{who}-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
