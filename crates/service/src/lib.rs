@@ -12,6 +12,7 @@ pub mod legacy;
 pub mod lifecycle;
 pub mod organisations;
 pub mod password;
+pub mod password_reset;
 pub mod team;
 
 use std::sync::Arc;

@@ -178,6 +178,28 @@ pub trait Repository: Send + Sync + std::fmt::Debug {
         email: &EmailAddress,
         now: Timestamp,
     ) -> Result<Option<onramp_domain::team::Invitation>, StoreError>;
+
+    /// SEC-2: stores a password reset (only the token's SHA-256) for `user`, replacing any unused one, and
+    /// writes the e-mail with the link to the outbox in the same transaction. Mail for someone in no
+    /// organisation is filed under the provider (`audit::PROVIDER_CHAIN`).
+    async fn start_password_reset(
+        &self,
+        user: &User,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Whether `token_hash` names a reset that can still be used at `now`.
+    async fn password_reset_open(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
+    /// Uses a reset: sets the new password hash, ends every session of that user and clears the sign-in
+    /// failures, all in one transaction. `None` when the reset is unknown, used or expired.
+    async fn finish_password_reset(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
 }
 
 /// Opens the database `url` names, checks it answers, and returns it behind the [`Repository`] interface.

@@ -626,6 +626,78 @@ impl Repository for Store {
         .await?;
         row.map(crate::rows::InvitationRow::into_invitation).transpose()
     }
+
+    async fn start_password_reset(
+        &self,
+        user: &User,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1").bind(user.id.0).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user.id.0)
+            .bind(to_micros(now))
+            .bind(to_micros(expires_at))
+            .execute(&mut *tx)
+            .await?;
+        let filed_under = user.membership.as_ref().map_or(onramp_domain::audit::PROVIDER_CHAIN, |m| m.organisation_id.0);
+        sqlx::query(
+            "INSERT INTO outbox (id, kind, agreement_id, organisation_id, recipients, payload, created_at, next_attempt_at) \
+             VALUES ($1, $2, NULL, $3, $4, $5, $6, $6)",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(&mail.kind)
+        .bind(filed_under)
+        .bind(serde_json::to_string(&mail.recipients).map_err(|e| corrupt("notification", e))?)
+        .bind(&mail.payload)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn password_reset_open(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT expires_at FROM password_resets WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token_hash)
+                .bind(to_micros(now))
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    async fn finish_password_reset(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(to_micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user,)) = row else { return Ok(None) };
+        let (email,): (String,) =
+            sqlx::query_as("SELECT email FROM users WHERE id = $1").bind(user).fetch_one(&mut *tx).await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(&email).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(UserId(user)))
+    }
 }
 
 /// A transaction on one organisation (see `UnitOfWork`).
@@ -638,6 +710,7 @@ impl std::fmt::Debug for Work {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Work").field("organisation", &self.organisation.id).finish_non_exhaustive()
     }
+
 }
 
 impl Work {

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -19,6 +19,16 @@ use crate::session::{SESSION_COOKIE, Visitor, set_cookie};
 struct SignInPage<'a> {
     visitor: &'a Visitor,
     form: FormView,
+    /// What just happened, when the visitor was sent here after registering or resetting a password.
+    notice: Option<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    registered: Option<String>,
+    #[serde(default)]
+    reset: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,8 +43,19 @@ fn page(visitor: &Visitor, context: &AppContext, status: StatusCode, html: Strin
     (status, visitor.cookies(context), Html(html)).into_response()
 }
 
-pub async fn sign_in_form(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
-    let html = SignInPage { visitor: &visitor, form: FormView::default() }.render()?;
+pub async fn sign_in_form(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, WebError> {
+    let notice = match (query.registered, query.reset) {
+        (Some(_), _) => Some("Your account has been created. Sign in to continue."),
+        (_, Some(_)) => {
+            Some("Your password has been changed and your other sessions have ended. Sign in with the new password.")
+        }
+        _ => None,
+    };
+    let html = SignInPage { visitor: &visitor, form: FormView::default(), notice }.render()?;
     Ok(page(&visitor, &context, StatusCode::OK, html))
 }
 
@@ -59,7 +80,7 @@ pub async fn sign_in(
             let mut errors = FieldErrors::new();
             errors.add("email", refused);
             let form = FormView::new(errors, [("email", form.email)]);
-            let html = SignInPage { visitor: &visitor, form }.render()?;
+            let html = SignInPage { visitor: &visitor, form, notice: None }.render()?;
             Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
         }
     }

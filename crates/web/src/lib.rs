@@ -10,6 +10,7 @@ mod error;
 mod forms;
 mod organisations;
 mod pages;
+mod password_reset;
 mod probes;
 mod rate_limit;
 mod session;
@@ -82,6 +83,10 @@ fn routes(config: &Config) -> Routes {
         .post("/sign-out", accounts::sign_out)
         .get("/register", accounts::register_form)
         .post_limited("/register", accounts::register, &attempts)
+        .get("/password-reset", password_reset::request_form)
+        .post_limited("/password-reset", password_reset::request, &attempts)
+        .get("/password-reset/{token}", password_reset::reset_form)
+        .post("/password-reset/{token}", password_reset::reset)
         .get("/account", accounts::account)
         .get("/agreements", agreements::list)
         .get("/agreements/{number}", agreements::show)

@@ -13,7 +13,8 @@ on_both_backends!(
     sec2_register_sign_in_and_sign_out,
     sec3_bad_registration_shows_the_error_summary_and_keeps_input,
     sec2_forms_without_a_csrf_token_or_from_another_site_change_nothing,
-    sec2_repeated_failures_lock_the_account
+    sec2_repeated_failures_lock_the_account,
+    sec2_a_forgotten_password_is_reset_by_an_emailed_link,
 );
 
 async fn register(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
@@ -159,4 +160,105 @@ async fn sec2_sign_in_attempts_are_limited_per_address() {
     let failures = app.context.store.login_failures("nobody@acme.example").await.unwrap();
     assert_eq!(failures.map(|(count, _)| count), Some(3), "the refused attempt was never counted");
     assert_eq!(client.get(format!("{}/sign-in", app.address)).send().await.unwrap().status(), 200, "pages still load");
+}
+
+fn reset_mails(notifications: &[onramp_store::Notification]) -> Vec<&onramp_store::Notification> {
+    notifications.iter().filter(|n| n.kind == "password_reset").collect()
+}
+
+async fn sec2_a_forgotten_password_is_reset_by_an_emailed_link(app: TestApp) {
+    let client = browser();
+    assert_eq!(register(&app, &client, "olu@acme.example", "the first long passphrase").await.status(), 303);
+    let signed_in = browser();
+    assert_eq!(sign_in(&app, &signed_in, "olu@acme.example", "the first long passphrase").await.status(), 303);
+    assert!(
+        client
+            .get(format!("{}/sign-in", app.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Forgotten your password?")
+    );
+
+    let ask = |email: &'static str| {
+        let client = client.clone();
+        let address = app.address.clone();
+        async move {
+            let page = client.get(format!("{address}/password-reset")).send().await.unwrap().text().await.unwrap();
+            let form = [("csrf_token", csrf_token(&page)), ("email", email.to_owned())];
+            client.post(format!("{address}/password-reset")).form(&form).send().await.unwrap()
+        }
+    };
+    let response = ask("not an address").await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("There is a problem") && page.contains(r#"value="not an address""#), "{page}");
+
+    // An address with no account gets the same answer and no mail, so the form reveals nothing.
+    let response = ask("nobody@acme.example").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Check your email"));
+    assert!(reset_mails(&app.context.store.notifications().await.unwrap()).is_empty());
+
+    assert_eq!(ask("Olu@Acme.example").await.status(), 200);
+    let notifications = app.context.store.notifications().await.unwrap();
+    let mails = reset_mails(&notifications);
+    assert_eq!(mails.len(), 1, "one mail in the outbox");
+    assert_eq!(mails[0].recipients, vec!["olu@acme.example".to_owned()]);
+    let payload: serde_json::Value = serde_json::from_str(&mails[0].payload).unwrap();
+    let link = payload["path"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("/password-reset/"), "{link}");
+
+    let page = client.get(format!("{}{link}", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Set a new password"), "{page}");
+    let post = |fields: [(&'static str, String); 2]| {
+        let client = client.clone();
+        let url = format!("{}{link}", app.address);
+        let token = csrf_token(&page);
+        async move {
+            let mut form = vec![("csrf_token", token)];
+            form.extend(fields);
+            client.post(url).form(&form).send().await.unwrap()
+        }
+    };
+    let response = post([("password", "short".into()), ("confirm_password", "short".into())]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("There is a problem"));
+    let response =
+        post([("password", "a brand new passphrase".into()), ("confirm_password", "something else".into())]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("the passwords do not match"));
+
+    let response =
+        post([("password", "a brand new passphrase".into()), ("confirm_password", "a brand new passphrase".into())])
+            .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/sign-in?reset=1");
+    let after = client.get(format!("{}/sign-in?reset=1", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(after.contains("Your password has been changed"));
+    assert_eq!(
+        signed_in.get(format!("{}/account", app.address)).send().await.unwrap().status(),
+        303,
+        "old sessions ended"
+    );
+    assert_eq!(sign_in(&app, &browser(), "olu@acme.example", "the first long passphrase").await.status(), 422);
+    assert_eq!(sign_in(&app, &browser(), "olu@acme.example", "a brand new passphrase").await.status(), 303);
+
+    let again =
+        post([("password", "a third long passphrase".into()), ("confirm_password", "a third long passphrase".into())])
+            .await;
+    assert_eq!(again.status(), 404, "a link works once");
+    assert!(again.text().await.unwrap().contains("This link no longer works"));
+
+    // A link works for one hour.
+    assert_eq!(ask("olu@acme.example").await.status(), 200);
+    let notifications = app.context.store.notifications().await.unwrap();
+    let newest = reset_mails(&notifications).into_iter().last().unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&newest.payload).unwrap();
+    let link = payload["path"].as_str().unwrap().to_owned();
+    app.clock.advance(jiff::SignedDuration::from_mins(61));
+    assert_eq!(client.get(format!("{}{link}", app.address)).send().await.unwrap().status(), 404);
 }

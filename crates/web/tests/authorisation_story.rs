@@ -42,6 +42,10 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("POST", "/staff/demo-clock", [303, 404, 404]),
     ("GET", "/organisation", [303, 200, 200]),
     ("POST", "/organisation", [303, 409, 409]),
+    ("GET", "/password-reset", [200, 200, 200]),
+    ("POST", "/password-reset", [200, 200, 200]),
+    ("GET", "/password-reset/{token}", [404, 404, 404]),
+    ("POST", "/password-reset/{token}", [404, 404, 404]),
     ("POST", "/organisation/onboarding-contact", [303, 403, 303]),
     // Team management acts on the visitor's own organisation: the other organisation's owner manages their own
     // team (the walk's form has no role, hence 422) and cannot reach this one's members or invitations (404).
@@ -129,6 +133,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{version}", "7")
                 .replace("{member}", &viewer.to_string())
                 .replace("{invitation}", &invitation.to_string())
+                .replace("{token}", &"0".repeat(64))
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {
