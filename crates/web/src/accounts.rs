@@ -21,6 +21,8 @@ struct SignInPage<'a> {
     form: FormView,
     /// What just happened, when the visitor was sent here after registering or resetting a password.
     notice: Option<&'static str>,
+    /// The page to return to after signing in.
+    next: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +31,18 @@ pub struct SignInQuery {
     registered: Option<String>,
     #[serde(default)]
     reset: Option<String>,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path on this site is followed after sign-in, never another site (an open redirect).
+fn local_path(next: &str) -> Option<&str> {
+    let safe = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2000
+        && !next.chars().any(char::is_control);
+    safe.then_some(next)
 }
 
 #[derive(Debug, Deserialize)]
@@ -37,6 +51,8 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 fn page(visitor: &Visitor, context: &AppContext, status: StatusCode, html: String) -> Response {
@@ -55,7 +71,8 @@ pub async fn sign_in_form(
         }
         _ => None,
     };
-    let html = SignInPage { visitor: &visitor, form: FormView::default(), notice }.render()?;
+    let next = local_path(&query.next).unwrap_or_default().to_owned();
+    let html = SignInPage { visitor: &visitor, form: FormView::default(), notice, next }.render()?;
     Ok(page(&visitor, &context, StatusCode::OK, html))
 }
 
@@ -72,15 +89,16 @@ pub async fn sign_in(
                 headers.append(SET_COOKIE, cookie);
             }
             tracing::info!(user = %session.user.id, "signed in");
-            Ok((headers, Redirect::to("/")).into_response())
+            Ok((headers, Redirect::to(local_path(&form.next).unwrap_or("/"))).into_response())
         }
         Err(accounts::AccountError::Store(error)) => Err(error.into()),
         Err(accounts::AccountError::Hash(error)) => Err(WebError::Internal(Box::new(error))),
         Err(refused) => {
             let mut errors = FieldErrors::new();
             errors.add("email", refused);
+            let next = local_path(&form.next).unwrap_or_default().to_owned();
             let form = FormView::new(errors, [("email", form.email)]);
-            let html = SignInPage { visitor: &visitor, form, notice: None }.render()?;
+            let html = SignInPage { visitor: &visitor, form, notice: None, next }.render()?;
             Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
         }
     }

@@ -22,9 +22,11 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
         Err(error) => return error.into_response(),
     };
     if safe {
+        let wanted = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(visitor);
-        return next.run(Request::from_parts(parts, body)).await;
+        let response = next.run(Request::from_parts(parts, body)).await;
+        return return_after_sign_in(response, &wanted);
     }
     if !same_site(request.headers()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site form post");
@@ -42,6 +44,17 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
     }
     parts.extensions.insert(visitor);
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// A page that needs a signed-in user redirects to the sign-in page; this adds where to come back to.
+fn return_after_sign_in(mut response: Response, wanted: &str) -> Response {
+    let to_sign_in = response.headers().get(header::LOCATION).is_some_and(|location| location == "/sign-in");
+    if to_sign_in && let Ok(query) = serde_urlencoded::to_string([("next", wanted)]) {
+        if let Ok(location) = axum::http::HeaderValue::from_str(&format!("/sign-in?{query}")) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+    }
+    response
 }
 
 /// True when the browser says the request comes from this site. Browsers send `Sec-Fetch-Site` on every

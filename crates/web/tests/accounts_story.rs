@@ -15,6 +15,7 @@ on_both_backends!(
     sec2_forms_without_a_csrf_token_or_from_another_site_change_nothing,
     sec2_repeated_failures_lock_the_account,
     sec2_a_forgotten_password_is_reset_by_an_emailed_link,
+    signing_in_returns_to_the_page_that_asked_for_it,
 );
 
 async fn register(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
@@ -57,7 +58,10 @@ async fn sec2_register_sign_in_and_sign_out(app: TestApp) {
     let home = client.get(&app.address).send().await.unwrap().text().await.unwrap();
     assert!(!home.contains("Signed in as"), "the session is gone");
     let account = client.get(format!("{}/account", app.address)).send().await.unwrap();
-    assert_eq!((account.status().as_u16(), account.headers()["location"].to_str().unwrap()), (303, "/sign-in"));
+    assert_eq!(
+        (account.status().as_u16(), account.headers()["location"].to_str().unwrap()),
+        (303, "/sign-in?next=%2Faccount")
+    );
 }
 
 async fn sec3_bad_registration_shows_the_error_summary_and_keeps_input(app: TestApp) {
@@ -261,4 +265,33 @@ async fn sec2_a_forgotten_password_is_reset_by_an_emailed_link(app: TestApp) {
     let link = payload["path"].as_str().unwrap().to_owned();
     app.clock.advance(jiff::SignedDuration::from_mins(61));
     assert_eq!(client.get(format!("{}{link}", app.address)).send().await.unwrap().status(), 404);
+}
+
+async fn signing_in_returns_to_the_page_that_asked_for_it(app: TestApp) {
+    let client = browser();
+    assert_eq!(register(&app, &client, "olu@acme.example", "a long enough passphrase").await.status(), 303);
+    let asked = client.get(format!("{}/agreements?all=1", app.address)).send().await.unwrap();
+    assert_eq!(asked.status(), 303);
+    let location = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/sign-in?next=%2Fagreements%3Fall%3D1");
+    let page = client.get(format!("{}{location}", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"name="next" value="/agreements?all=1""#), "{page}");
+    let sign_in_with = |next: &'static str| {
+        let client = browser();
+        let address = app.address.clone();
+        async move {
+            let page = client.get(format!("{address}/sign-in")).send().await.unwrap().text().await.unwrap();
+            let form = [
+                ("csrf_token", csrf_token(&page)),
+                ("email", "olu@acme.example".to_owned()),
+                ("password", "a long enough passphrase".to_owned()),
+                ("next", next.to_owned()),
+            ];
+            let response = client.post(format!("{address}/sign-in")).form(&form).send().await.unwrap();
+            response.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(sign_in_with("/agreements?all=1").await, "/agreements?all=1");
+    assert_eq!(sign_in_with("//evil.example/").await, "/", "never to another site");
+    assert_eq!(sign_in_with("https://evil.example/").await, "/");
 }

@@ -409,7 +409,7 @@ impl Agreement {
             (AgreementState::Draft, _, SignatureType::AutoAccepted, Some(ReviewTimer::Paused { since, remaining })) => {
                 let days = (remaining.as_hours() + 23) / 24;
                 format!(
-                    "Paused since {} while a query is answered. When the agreement team resumes it, {days} days of review remain before it auto-accepts.",
+                    "Paused since {} by the agreement team: it will not auto-accept while paused. When they resume it, {days} days of review remain before it auto-accepts.",
                     on(since)
                 )
             }
