@@ -49,10 +49,11 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
 /// A page that needs a signed-in user redirects to the sign-in page; this adds where to come back to.
 fn return_after_sign_in(mut response: Response, wanted: &str) -> Response {
     let to_sign_in = response.headers().get(header::LOCATION).is_some_and(|location| location == "/sign-in");
-    if to_sign_in && let Ok(query) = serde_urlencoded::to_string([("next", wanted)]) {
-        if let Ok(location) = axum::http::HeaderValue::from_str(&format!("/sign-in?{query}")) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
+    if to_sign_in
+        && let Ok(query) = serde_urlencoded::to_string([("next", wanted)])
+        && let Ok(location) = axum::http::HeaderValue::from_str(&format!("/sign-in?{query}"))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
     }
     response
 }
