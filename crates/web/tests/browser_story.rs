@@ -190,6 +190,101 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
         supplier.find_all(By::XPath("//button[starts-with(normalize-space(), 'Pause')]")).await.unwrap().is_empty(),
         "the supplier has no staff actions"
     );
+
+    // WEB-1: the pages both users reached, the pages around them and their error states pass axe-core's
+    // WCAG 2.0, 2.1 and 2.2 A and AA rules.
+    let Some(axe) = Axe::load() else { return };
+    let case = app.context.store.agreement_by_number(current.parse().unwrap()).await.unwrap().unwrap().case_number;
+    let case = format!("/cases/{}", case.expect("the issued agreement has a case"));
+    let (current_page, draft_page) = (format!("/agreements/{current}"), format!("/agreements/{draft}"));
+    for path in [
+        "/",
+        "/agreements",
+        "/agreements?all=1",
+        &current_page,
+        &draft_page,
+        "/cases",
+        &case,
+        "/organisation",
+        "/account",
+    ] {
+        axe.audit(&page, path).await;
+    }
+    for path in [
+        "/agreements",
+        "/agreements?days_left=soon",
+        "/staff/agreements/new",
+        "/staff/terms",
+        "/staff/terms/7",
+        &draft_page,
+        &case,
+        "/no-such-page",
+    ] {
+        axe.audit(&desk, path).await;
+    }
+    desk.open("/staff/agreements/new").await;
+    desk.press("Create the contract").await;
+    desk.wait_for("//h2[@id='error-summary-title']", None, "the error summary").await;
+    axe.check(&desk, "a refused new contract").await;
+    page.open("/").await;
+    page.press("Sign out").await;
+    page.heading("Sign in").await;
+    for path in ["/", "/sign-in", "/register", "/password-reset"] {
+        axe.audit(&page, path).await;
+    }
+    page.open("/register").await;
+    page.press("Create account").await;
+    page.wait_for("//h2[@id='error-summary-title']", None, "the error summary").await;
+    axe.check(&page, "a refused registration").await;
+}
+
+/// axe-core, the accessibility rules engine, injected into the page under test. Its script comes from npm
+/// (`.ci/run` installs it and sets `ONRAMP_AXE_JS`); nothing is downloaded by the test.
+struct Axe {
+    source: String,
+}
+
+/// Runs axe on the whole document with the WCAG A and AA rules and returns the violations, shortened.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+  .then(result => done(result.violations.map(v => ({
+    rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) }))))
+  .catch(error => done([{ rule: 'axe failed', help: String(error) }]));
+"#;
+
+impl Axe {
+    fn load() -> Option<Self> {
+        match std::env::var("ONRAMP_AXE_JS") {
+            Ok(path) => {
+                let source =
+                    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading ONRAMP_AXE_JS={path}: {e}"));
+                Some(Self { source })
+            }
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("CI is set but ONRAMP_AXE_JS is not: install axe-core with npm and point it at axe.min.js")
+            }
+            Err(_) => {
+                eprintln!(
+                    "SKIPPED accessibility audit: set ONRAMP_AXE_JS to axe-core's axe.min.js (npm install axe-core)"
+                );
+                None
+            }
+        }
+    }
+
+    async fn audit(&self, page: &Page<'_>, path: &str) {
+        page.open(path).await;
+        page.wait_for("//main", None, "the page's main landmark").await;
+        self.check(page, path).await;
+    }
+
+    async fn check(&self, page: &Page<'_>, what: &str) {
+        page.driver.execute(self.source.clone(), Vec::new()).await.unwrap();
+        let result = page.driver.execute_async(AXE_RUN, Vec::new()).await.unwrap();
+        let violations = result.json();
+        assert_eq!(violations.as_array().map(Vec::len), Some(0), "accessibility problems on {what}: {violations:#}");
+    }
 }
 
 fn row(number: &str, state: &str, substate: &str) -> [String; 3] {
