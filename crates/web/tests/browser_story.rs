@@ -22,10 +22,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use common::{PASSWORD, TestApp};
-use jiff::SignedDuration;
-use onramp_domain::agreement::{Actor, Origin, long_date};
-use onramp_domain::{ApiProduct, Clock, StaffRole};
-use onramp_service::{jobs, lifecycle};
+use onramp_domain::agreement::{Actor, long_date};
+use onramp_domain::{Clock, StaffRole};
+use onramp_service::lifecycle;
 use onramp_store::testing::TestDatabase;
 use thirtyfour::extensions::query::ElementPollerWithTimeout;
 use thirtyfour::prelude::*;
@@ -108,18 +107,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
     // accept. The jump also ends the supplier's session, so they sign in again.
     let team = common::account(&app, STAFF_EMAIL, STAFF_NAME, vec![StaffRole::AgreementTeam], None).await;
     let organisation = app.context.store.organisations().await.unwrap().remove(0);
-    let lapsed =
-        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
-            .await
-            .unwrap();
-    lifecycle::issue(&app.context, &team, lapsed.id).await.unwrap();
-    app.clock.advance(SignedDuration::from_hours(24 * 91));
-    jobs::run_due(&app.context, app.clock.now()).await.unwrap();
-    let current =
-        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
-            .await
-            .unwrap();
-    lifecycle::issue(&app.context, &team, current.id).await.unwrap();
+    let (lapsed, current) = common::lapsed_then_issued(&app, &team, organisation.id).await;
     let (lapsed, current) = (lapsed.number.to_string(), current.number.to_string());
 
     // CA-13: My Connection Agreements shows Active and Draft / Under Review only; "Clear all" shows the rest.

@@ -8,10 +8,9 @@
 mod common;
 
 use common::{PASSWORD, TestApp, browser, get, post, sign_in};
-use jiff::SignedDuration;
-use onramp_domain::agreement::{Actor, Origin};
-use onramp_domain::{ApiProduct, EmailAddress, NewUser, PersonName, StaffRole, User};
-use onramp_service::{jobs, lifecycle};
+use onramp_domain::agreement::Actor;
+use onramp_domain::{EmailAddress, NewUser, PersonName, StaffRole, User};
+use onramp_service::lifecycle;
 
 on_both_backends!(ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change);
 
@@ -81,18 +80,7 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     // The agreement team issues one contract that runs out, then one to accept.
     let team = staff(&app).await;
     let organisation = app.context.store.organisations().await.unwrap().remove(0);
-    let lapsed =
-        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
-            .await
-            .unwrap();
-    lifecycle::issue(&app.context, &team, lapsed.id).await.unwrap();
-    app.clock.advance(SignedDuration::from_hours(24 * 91));
-    jobs::run_due(&app.context, app.clock.now_for_test()).await.unwrap();
-    let current =
-        lifecycle::create(&app.context, &team, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
-            .await
-            .unwrap();
-    lifecycle::issue(&app.context, &team, current.id).await.unwrap();
+    let (lapsed, current) = common::lapsed_then_issued(&app, &team, organisation.id).await;
     let supplier = sign_in(&app, "olu@acme.example").await;
 
     // CA-13: the default list hides Cancelled; "Clear all" shows it.

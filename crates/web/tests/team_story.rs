@@ -10,7 +10,7 @@ mod common;
 
 use common::{PASSWORD, TestApp, account, browser, get, post, sign_in};
 use jiff::SignedDuration;
-use onramp_domain::{EmailAddress, Membership, NewOrganisation, OrganisationInput, TeamRole, User};
+use onramp_domain::{EmailAddress, Membership, TeamRole, User};
 
 on_both_backends!(
     team_an_owner_invites_changes_roles_and_removes_members,
@@ -25,16 +25,7 @@ fn now(app: &TestApp) -> jiff::Timestamp {
 /// An organisation registered by a new account, its owner.
 async fn organisation_with_owner(app: &TestApp, ods: &str, owner_email: &str) -> (onramp_domain::Organisation, User) {
     let owner = account(app, owner_email, "Olu Owner", vec![], None).await;
-    let details = NewOrganisation::parse(&OrganisationInput {
-        name: format!("Organisation {ods}"),
-        ods_code: ods.into(),
-        company_number: "01234567".into(),
-        registered_address: "1 High Street".into(),
-        kind: "commercial".into(),
-        delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
-        im1_supplier: false,
-    })
-    .unwrap();
+    let details = common::organisation_details(ods);
     let organisation = app.context.store.create_organisation_with_owner(&details, owner.id, now(app)).await.unwrap();
     (organisation, app.context.store.user(owner.id).await.unwrap().unwrap())
 }

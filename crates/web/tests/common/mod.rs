@@ -141,7 +141,13 @@ pub async fn account(
 
 /// A commercial organisation with ODS code `ods`.
 pub async fn organisation(app: &TestApp, ods: &str) -> onramp_domain::Organisation {
-    let details = onramp_domain::NewOrganisation::parse(&onramp_domain::OrganisationInput {
+    let now = onramp_domain::Clock::now(app.clock.as_ref());
+    app.context.store.create_organisation(&organisation_details(ods), now).await.unwrap()
+}
+
+/// The details of a commercial organisation with ODS code `ods`, named after it.
+pub fn organisation_details(ods: &str) -> onramp_domain::NewOrganisation {
+    onramp_domain::NewOrganisation::parse(&onramp_domain::OrganisationInput {
         name: format!("Organisation {ods}"),
         ods_code: ods.into(),
         company_number: "01234567".into(),
@@ -150,7 +156,25 @@ pub async fn organisation(app: &TestApp, ods: &str) -> onramp_domain::Organisati
         delivery_notice_mailbox: format!("notices@{}.example", ods.to_lowercase()),
         im1_supplier: false,
     })
-    .unwrap();
+    .unwrap()
+}
+
+/// Set-up shared by the connecting-party stories: the agreement team issues a contract that runs out (the
+/// clock jumps 91 days and the timers fire, so it is Cancelled), then a second one, Under Review. Returns both.
+pub async fn lapsed_then_issued(
+    app: &TestApp,
+    team: &onramp_domain::User,
+    organisation: onramp_domain::OrganisationId,
+) -> (onramp_domain::agreement::Agreement, onramp_domain::agreement::Agreement) {
+    use onramp_domain::agreement::Origin;
+    use onramp_service::lifecycle;
+    let products = || vec![onramp_domain::ApiProduct::PdsFhir];
+    let lapsed = lifecycle::create(&app.context, team, organisation, products(), Origin::NewContract).await.unwrap();
+    lifecycle::issue(&app.context, team, lapsed.id).await.unwrap();
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 91));
     let now = onramp_domain::Clock::now(app.clock.as_ref());
-    app.context.store.create_organisation(&details, now).await.unwrap()
+    onramp_service::jobs::run_due(&app.context, now).await.unwrap();
+    let current = lifecycle::create(&app.context, team, organisation, products(), Origin::NewContract).await.unwrap();
+    let current = lifecycle::issue(&app.context, team, current.id).await.unwrap();
+    (lapsed, current)
 }
