@@ -30,7 +30,9 @@ impl AttemptLimit {
             .finish()
             // Both values are checked non-zero when the configuration is loaded; this is the library default.
             .unwrap_or_else(|| GovernorConfigBuilder::default().finish().unwrap_or_else(|| unreachable!()));
-        Self { config: Arc::new(config) }
+        let config = Arc::new(config);
+        forget_idle_addresses(&config);
+        Self { config }
     }
 
     pub fn layer(&self) -> GovernorLayer<PeerIpKeyExtractor, NoOpMiddleware, Body> {
@@ -50,4 +52,20 @@ fn refusal(error: GovernorError) -> Response {
         }
         other => WebError::Internal(Box::new(other)).into_response(),
     }
+}
+
+/// Addresses whose budget is full again are dropped every minute, so the table does not grow with every
+/// address ever seen. The task holds only a weak reference and ends with the router.
+fn forget_idle_addresses(config: &Arc<Limit>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    let config = Arc::downgrade(config);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(config) = config.upgrade() else { return };
+            config.limiter().retain_recent();
+        }
+    });
 }

@@ -79,6 +79,22 @@ async fn demo_data_story(app: TestApp) {
     assert!(owner.membership.is_some_and(|m| m.onboarding_contact));
     let hash = owner.password_hash.unwrap();
     assert!(onramp_service::password::verify(demo::DEMO_PASSWORD.into(), hash).await.unwrap());
+
+    // Every sign-in the banner prints works, and each person reaches their agreements list.
+    for sign_in in &first {
+        let client = common::browser();
+        let page = client.get(format!("{}/sign-in", app.address)).send().await.unwrap().text().await.unwrap();
+        let form = [
+            ("csrf_token", common::csrf_token(&page)),
+            ("email", sign_in.email.clone()),
+            ("password", demo::DEMO_PASSWORD.to_owned()),
+        ];
+        let response = client.post(format!("{}/sign-in", app.address)).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{} signs in", sign_in.email);
+        let list = client.get(format!("{}/agreements", app.address)).send().await.unwrap();
+        assert_eq!(list.status(), 200, "{} sees the agreements list", sign_in.email);
+        assert!(list.text().await.unwrap().contains("Connection Agreements"));
+    }
 }
 
 /// Log lines written while a test runs, for checking what reached the log.
