@@ -14,7 +14,7 @@ use onramp_service::{AppContext, cases};
 use serde::Deserialize;
 
 use crate::WebError;
-use crate::forms::FormView;
+use crate::forms::{FormView, capitalised};
 use crate::session::Visitor;
 
 const PAGE_SIZE: usize = 20;
@@ -446,7 +446,7 @@ pub(crate) async fn refused(
 pub(crate) fn outcome(result: Result<Agreement, LifecycleServiceError>) -> Result<Result<Agreement, String>, WebError> {
     match result {
         Ok(agreement) => Ok(Ok(agreement)),
-        Err(LifecycleServiceError::Rule(rule)) => Ok(Err(rule.to_string())),
+        Err(LifecycleServiceError::Rule(rule)) => Ok(Err(capitalised(&rule.to_string()))),
         Err(LifecycleServiceError::NotAgreementTeam) => Err(WebError::Forbidden),
         Err(LifecycleServiceError::NotFound(_)) => Err(WebError::NotFound),
         Err(LifecycleServiceError::Store(error)) => Err(error.into()),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::WebError;
 use crate::agreements::visible_agreements;
-use crate::forms::FormView;
+use crate::forms::{FormView, capitalised};
 use crate::session::Visitor;
 
 /// One line of the case list.
@@ -176,10 +176,4 @@ pub async fn watch(
         }
         Err(other) => Err(case_error(other)),
     }
-}
-
-/// Service messages are written to follow a colon; on their own they start with a capital.
-fn capitalised(message: &str) -> String {
-    let mut chars = message.chars();
-    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -32,3 +32,9 @@ impl FormView {
         self.errors.iter().collect()
     }
 }
+
+/// Rule messages are written to follow a colon ("agreement: already accepted"); on a page they start a sentence.
+pub fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

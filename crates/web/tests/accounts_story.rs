@@ -129,7 +129,10 @@ async fn sec2_repeated_failures_lock_the_account(app: TestApp) {
     for _ in 0..4 {
         let wrong = sign_in(&app, &client, "olu@acme.example", "wrong password!!").await;
         assert_eq!(wrong.status(), 422);
-        assert!(wrong.text().await.unwrap().contains("email address or password is not right"));
+        let page = wrong.text().await.unwrap();
+        assert!(page.contains("There is a problem") && page.contains("email address or password is not right"));
+        assert!(page.contains(r#"value="olu@acme.example""#), "the address typed is kept; the password never is");
+        assert!(!page.contains("wrong password!!"));
     }
     let locked = sign_in(&app, &client, "olu@acme.example", "wrong password!!").await;
     assert!(locked.text().await.unwrap().contains("too many failed sign-ins"));

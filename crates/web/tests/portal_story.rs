@@ -118,4 +118,18 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     let page = get(&app, &supplier, &format!("/agreements/{}", draft.number)).await;
     assert!(page.contains("Paused since"), "{page}");
     assert!(page.contains("Raise a query"));
+
+    // CA-6: a query needs words, and not too many; what was typed is kept; a good one opens or joins the case.
+    let path = format!("/agreements/{}/query", draft.number);
+    let empty = post(&app, &supplier, &path, &page, &[("description", "   ")]).await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("Describe your query"));
+    let essay = format!("Clause 4 {}", "x".repeat(10_000));
+    let long = post(&app, &supplier, &path, &page, &[("description", &essay)]).await;
+    assert_eq!(long.status(), 422);
+    let refused = long.text().await.unwrap();
+    assert!(refused.contains("There is a problem") && refused.contains("10,000 characters or fewer"));
+    assert!(refused.contains(&essay), "what was typed is kept");
+    let fine = post(&app, &supplier, &path, &page, &[("description", "Does clause 4 cover test environments?")]).await;
+    assert_eq!(fine.status(), 303);
 }

@@ -13,6 +13,9 @@ use super::{
 use crate::calendar::{add_days, date_of, start_of};
 use crate::{AgreementNumber, ApiProduct, CaseNumber};
 
+/// The longest query a contact may raise, as for a case comment.
+pub const MAX_QUERY_CHARS: usize = 10_000;
+
 /// Periods and reminders; configurable, with the spec's values as defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
@@ -185,6 +188,8 @@ pub enum LifecycleError {
     NotAPaperAgreement,
     #[error("describe your query")]
     EmptyQuery,
+    #[error("the query must be 10,000 characters or fewer")]
+    QueryTooLong,
     #[error("the organisation's agreement is on paper; it moves to the digital terms with a new contract (CA-12)")]
     PaperAgreement,
 }
@@ -590,6 +595,9 @@ fn raise_query(
     let description = description.trim();
     if description.is_empty() {
         return Err(LifecycleError::EmptyQuery);
+    }
+    if description.chars().count() > MAX_QUERY_CHARS {
+        return Err(LifecycleError::QueryTooLong);
     }
     let mut decision = Decision::default();
     match draft.case_number {
