@@ -17,6 +17,9 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    /// Every state, in the order a case usually moves through them.
+    pub const ALL: [Self; 4] = [Self::Open, Self::AwaitingInfo, Self::Resolved, Self::Closed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
@@ -39,10 +42,7 @@ impl CaseState {
 impl std::str::FromStr for CaseState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Open, Self::AwaitingInfo, Self::Resolved, Self::Closed]
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown case state {s:?}"))
+        Self::ALL.into_iter().find(|state| state.as_str() == s).ok_or_else(|| format!("unknown case state {s:?}"))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use onramp_domain::case::{Case, CaseState, Visibility};
 use onramp_domain::{CaseNumber, EmailAddress, User};
-use onramp_store::{AuditEntry, NewNotification, StoreError};
+use onramp_store::{AuditEntry, NewNotification, StoreError, UnitOfWork};
 use serde_json::json;
 
 use crate::AppContext;
@@ -16,6 +16,8 @@ pub enum CaseError {
     InternalNoteByParty,
     #[error("viewers can read cases but not write in them; ask an owner or admin of your organisation")]
     ViewerReadOnly,
+    #[error("only provider staff change a case's state")]
+    StaffOnly,
     #[error("write a message")]
     Empty,
     #[error("the message must be 10,000 characters or fewer")]
@@ -83,21 +85,15 @@ pub async fn comment(
     )
     .await?;
     if visibility == Visibility::Public {
-        let mut recipients = work.case_watchers(number).await?;
-        if staff {
-            let members = work.members().await?;
-            recipients.extend(
-                members
-                    .iter()
-                    .filter(|u| u.membership.as_ref().is_some_and(|m| m.onboarding_contact))
-                    .map(|u| u.email.to_string()),
-            );
-            recipients.push(work.organisation().details.delivery_notice_mailbox.to_string());
+        let recipients = if staff {
+            party_recipients(work.as_mut(), number).await?
         } else {
+            let mut recipients = work.case_watchers(number).await?;
             recipients.push(context.config.provider.service_desk_email.to_string());
-        }
-        recipients.sort();
-        recipients.dedup();
+            recipients.sort();
+            recipients.dedup();
+            recipients
+        };
         let payload = json!({ "case": number.to_string(), "author": user.full_name.as_str(), "body": body });
         let notification = NewNotification {
             kind: "case_activity".into(),
@@ -109,6 +105,66 @@ pub async fn comment(
     }
     work.commit().await?;
     case_for(context, user, number).await
+}
+
+/// Who hears of the agreement team's activity on a case: the watch list, the organisation's onboarding
+/// contacts and its delivery-notice mailbox.
+async fn party_recipients(work: &mut dyn UnitOfWork, number: CaseNumber) -> Result<Vec<String>, StoreError> {
+    let mut recipients = work.case_watchers(number).await?;
+    let members = work.members().await?;
+    recipients.extend(
+        members
+            .iter()
+            .filter(|u| u.membership.as_ref().is_some_and(|m| m.onboarding_contact))
+            .map(|u| u.email.to_string()),
+    );
+    recipients.push(work.organisation().details.delivery_notice_mailbox.to_string());
+    recipients.sort();
+    recipients.dedup();
+    Ok(recipients)
+}
+
+/// CASE-1: provider staff move a case between Open, Awaiting Info, Resolved and Closed; the connecting party
+/// and the watch list are told, in the same transaction.
+pub async fn set_state(
+    context: &AppContext,
+    staff: &User,
+    number: CaseNumber,
+    state: CaseState,
+) -> Result<Case, CaseError> {
+    let case = case_for(context, staff, number).await?;
+    if !staff.is_staff() {
+        return Err(CaseError::StaffOnly);
+    }
+    if case.state == state {
+        return Ok(case);
+    }
+    let now = context.clock.now();
+    let mut work = context.store.begin(case.organisation_id).await?;
+    work.set_case_state(number, state, now).await?;
+    work.append_audit(
+        &AuditEntry {
+            actor: format!("{} <{}>", staff.full_name, staff.id),
+            action: "case_state".into(),
+            entity: "case".into(),
+            entity_id: number.to_string(),
+            before: Some(json!({ "state": case.state.as_str() }).to_string()),
+            after: Some(json!({ "state": state.as_str() }).to_string()),
+        },
+        now,
+    )
+    .await?;
+    let recipients = party_recipients(work.as_mut(), number).await?;
+    let payload = json!({ "case": number.to_string(), "author": staff.full_name.as_str(), "state": state.label() });
+    let notification = NewNotification {
+        kind: "case_state".into(),
+        agreement_id: Some(case.agreement_id),
+        recipients,
+        payload: payload.to_string(),
+    };
+    work.enqueue_notification(&notification, now).await?;
+    work.commit().await?;
+    case_for(context, staff, number).await
 }
 
 /// Viewers of a connecting party read cases but do not write in them.

@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use onramp_domain::case::{Case, Visibility};
+use onramp_domain::case::{Case, CaseState, Visibility};
 use onramp_domain::{CaseNumber, FieldErrors, User};
 use onramp_service::{AppContext, cases};
 use serde::Deserialize;
@@ -79,7 +79,9 @@ fn parse_number(raw: &str) -> Result<CaseNumber, WebError> {
 fn case_error(error: cases::CaseError) -> WebError {
     match error {
         cases::CaseError::NotFound => WebError::NotFound,
-        cases::CaseError::ViewerReadOnly | cases::CaseError::InternalNoteByParty => WebError::Forbidden,
+        cases::CaseError::ViewerReadOnly | cases::CaseError::InternalNoteByParty | cases::CaseError::StaffOnly => {
+            WebError::Forbidden
+        }
         cases::CaseError::Store(error) => error.into(),
         other => WebError::Internal(Box::new(other)),
     }
@@ -174,6 +176,37 @@ pub async fn watch(
             errors.add("email", capitalised(&error.to_string()));
             refused(&context, &visitor, user, number, errors, [("email", form.email)]).await
         }
+        Err(other) => Err(case_error(other)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    state: String,
+}
+
+/// Staff move the case to another state (CASE-1).
+pub async fn set_state(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(number): Path<String>,
+    Form(form): Form<StateForm>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let number = parse_number(&number)?;
+    // A case of another organisation is "not found"; the connecting party may read its own but not move it.
+    cases::case_for(&context, user, number).await.map_err(case_error)?;
+    if !user.is_staff() {
+        return Err(WebError::Forbidden);
+    }
+    let Ok(state) = form.state.parse::<CaseState>() else {
+        let mut errors = FieldErrors::new();
+        errors.add("state", "Choose a state from the list");
+        return refused(&context, &visitor, user, number, errors, [("state", form.state)]).await;
+    };
+    match cases::set_state(&context, user, number, state).await {
+        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
         Err(other) => Err(case_error(other)),
     }
 }

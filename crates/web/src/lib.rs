@@ -98,6 +98,7 @@ fn routes(config: &Config) -> Routes {
         .get("/cases/{case}", cases::show)
         .post("/cases/{case}/comment", cases::comment)
         .post("/cases/{case}/watch", cases::watch)
+        .post("/cases/{case}/state", cases::set_state)
         .get("/staff/agreements/new", staff::new_agreement)
         .post("/staff/agreements", staff::create_agreement)
         .get("/staff/terms", staff::terms)

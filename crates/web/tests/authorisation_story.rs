@@ -33,6 +33,7 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/cases/{case}", [303, 200, 404]),
     ("POST", "/cases/{case}/comment", [303, 403, 404]),
     ("POST", "/cases/{case}/watch", [303, 403, 404]),
+    ("POST", "/cases/{case}/state", [303, 403, 404]),
     ("GET", "/staff/agreements/new", [303, 404, 404]),
     ("POST", "/staff/agreements", [303, 404, 404]),
     ("GET", "/staff/terms", [303, 404, 404]),

@@ -217,6 +217,25 @@ async fn case1_replies_internal_notes_and_the_watch_list(app: TestApp) {
     assert!(page.contains("Watch list: service-desk@acme.example") && page.contains("When does it start?"));
     assert!(page.contains("Checked their DSPT"), "staff see internal notes");
 
+    // Staff move the case; the connecting party is told; a reply from them reopens a case awaiting info.
+    let page = get(&app, &client, &format!("/cases/{case}")).await;
+    let response = post(&app, &client, &format!("/cases/{case}/state"), &page, &[("state", "shelved")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("Choose a state from the list"));
+    let fields = [("state", "awaiting_info")];
+    assert_eq!(post(&app, &client, &format!("/cases/{case}/state"), &page, &fields).await.status(), 303);
+    let page = get(&app, &party, &format!("/cases/{case}")).await;
+    assert!(page.contains("Awaiting Info") && !page.contains("Move the case to"), "no state form for the party");
+    let told = app.context.store.notifications().await.unwrap();
+    let told = told.iter().find(|n| n.kind == "case_state").expect("the state change is notified");
+    assert!(told.recipients.contains(&"olu@acme.example".to_owned()), "{:?}", told.recipients);
+    let refused = post(&app, &party, &format!("/cases/{case}/state"), &page, &[("state", "closed")]).await;
+    assert_eq!(refused.status(), 403);
+    let fields = [("body", "Here is the information.")];
+    assert_eq!(post(&app, &party, &format!("/cases/{case}/comment"), &page, &fields).await.status(), 303);
+    let reopened = app.context.store.case(agreement.case_number.unwrap()).await.unwrap().unwrap();
+    assert_eq!(reopened.state, onramp_domain::case::CaseState::Open);
+
     // A viewer reads the case but gets no forms.
     let viewer = contact_of(&app, &acme, "viewer@acme.example", TeamRole::Viewer).await;
     let page = get(&app, &sign_in(&app, viewer.email.as_str()).await, &format!("/cases/{case}")).await;
