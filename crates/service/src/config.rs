@@ -21,7 +21,7 @@ pub const ENV_PREFIX: &str = "ONRAMP_";
 /// The configuration file read from the working directory when `--config` is not given (optional).
 pub const DEFAULT_FILE: &str = "onramp.toml";
 /// Environment variables under the prefix that belong to the test suite, not to the server.
-const RESERVED_ENV_KEYS: &[&str] = &["test_postgres_url"];
+const RESERVED_ENV_KEYS: &[&str] = &["test_postgres_url", "test_axe_js"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -227,7 +227,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
 }
 
 /// axe-core, the accessibility rules engine, injected into the page under test. Its script comes from npm
-/// (`.ci/run` installs it and sets `ONRAMP_AXE_JS`); nothing is downloaded by the test.
+/// (`.ci/run` installs it and sets `ONRAMP_TEST_AXE_JS`); nothing is downloaded by the test.
 struct Axe {
     source: String,
 }
@@ -243,18 +243,18 @@ axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag2
 
 impl Axe {
     fn load() -> Option<Self> {
-        match std::env::var("ONRAMP_AXE_JS") {
+        match std::env::var("ONRAMP_TEST_AXE_JS") {
             Ok(path) => {
                 let source =
-                    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading ONRAMP_AXE_JS={path}: {e}"));
+                    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading ONRAMP_TEST_AXE_JS={path}: {e}"));
                 Some(Self { source })
             }
             Err(_) if std::env::var_os("CI").is_some() => {
-                panic!("CI is set but ONRAMP_AXE_JS is not: install axe-core with npm and point it at axe.min.js")
+                panic!("CI is set but ONRAMP_TEST_AXE_JS is not: install axe-core with npm and point it at axe.min.js")
             }
             Err(_) => {
                 eprintln!(
-                    "SKIPPED accessibility audit: set ONRAMP_AXE_JS to axe-core's axe.min.js (npm install axe-core)"
+                    "SKIPPED accessibility audit: set ONRAMP_TEST_AXE_JS to axe-core's axe.min.js (npm install axe-core)"
                 );
                 None
             }
