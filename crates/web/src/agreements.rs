@@ -6,7 +6,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use onramp_domain::agreement::{Agreement, AgreementState, LedgerEntry, SignatureType, Substate, long_date};
+use onramp_domain::agreement::{Agreement, AgreementState, LedgerEntry, SignatureType, Substate, long_date, long_time};
 use onramp_domain::case::Case;
 use onramp_domain::{AgreementNumber, ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
@@ -180,7 +180,7 @@ impl Row {
             accepted_on: date(agreement.accepted_on),
             accepted_by: agreement.accepted_by.clone().unwrap_or_default(),
             start_date: date(agreement.start_date),
-            created: agreement.created_at.strftime("%-d %B %Y %H:%M UTC").to_string(),
+            created: long_time(agreement.created_at),
             days_left: agreement.days_left(now).map(|days| days.to_string()).unwrap_or_default(),
         }
     }
@@ -353,7 +353,7 @@ impl LedgerLine {
     fn of(entry: &LedgerEntry) -> Self {
         let hours = entry.remaining.as_hours();
         Self {
-            at: entry.at.strftime("%-d %B %Y %H:%M UTC").to_string(),
+            at: long_time(entry.at),
             event: entry.event.as_str(),
             actor: entry.actor.to_string(),
             remaining: format!("{} days {} hours", hours / 24, hours % 24),
@@ -447,10 +447,7 @@ pub(crate) fn outcome(result: Result<Agreement, LifecycleServiceError>) -> Resul
     match result {
         Ok(agreement) => Ok(Ok(agreement)),
         Err(LifecycleServiceError::Rule(rule)) => Ok(Err(capitalised(&rule.to_string()))),
-        Err(LifecycleServiceError::NotAgreementTeam) => Err(WebError::Forbidden),
-        Err(LifecycleServiceError::NotFound(_)) => Err(WebError::NotFound),
-        Err(LifecycleServiceError::Store(error)) => Err(error.into()),
-        Err(other) => Err(WebError::Internal(Box::new(other))),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use onramp_domain::agreement::long_time;
 use onramp_domain::case::{Case, CaseState, Visibility};
 use onramp_domain::{CaseNumber, FieldErrors, User};
 use onramp_service::{AppContext, cases};
@@ -42,7 +43,7 @@ pub async fn list(State(context): State<AppContext>, visitor: Visitor) -> Result
         let case = match cases::case_for(&context, user, number).await {
             Ok(case) => case,
             Err(cases::CaseError::NotFound) => continue,
-            Err(error) => return Err(case_error(error)),
+            Err(error) => return Err(error.into()),
         };
         rows.push(CaseRow {
             number: case.number.to_string(),
@@ -50,11 +51,7 @@ pub async fn list(State(context): State<AppContext>, visitor: Visitor) -> Result
             name: agreement.name.clone(),
             state: case.state.label(),
             subject: case.subject.clone(),
-            last_activity: case
-                .activity
-                .last()
-                .map(|a| a.at.strftime("%-d %B %Y %H:%M UTC").to_string())
-                .unwrap_or_default(),
+            last_activity: case.activity.last().map(|a| long_time(a.at)).unwrap_or_default(),
         });
     }
     rows.sort_by(|a, b| b.number.cmp(&a.number));
@@ -76,17 +73,6 @@ fn parse_number(raw: &str) -> Result<CaseNumber, WebError> {
     CaseNumber::parse(raw).map_err(|_| WebError::NotFound)
 }
 
-fn case_error(error: cases::CaseError) -> WebError {
-    match error {
-        cases::CaseError::NotFound => WebError::NotFound,
-        cases::CaseError::ViewerReadOnly | cases::CaseError::InternalNoteByParty | cases::CaseError::StaffOnly => {
-            WebError::Forbidden
-        }
-        cases::CaseError::Store(error) => error.into(),
-        other => WebError::Internal(Box::new(other)),
-    }
-}
-
 async fn render_case(
     context: &AppContext,
     visitor: &Visitor,
@@ -94,7 +80,7 @@ async fn render_case(
     number: CaseNumber,
     form: FormView,
 ) -> Result<String, WebError> {
-    let case = cases::case_for(context, user, number).await.map_err(case_error)?;
+    let case = cases::case_for(context, user, number).await?;
     let agreement = context.store.agreement(case.agreement_id).await?.map(|a| a.number.to_string()).unwrap_or_default();
     let viewer =
         !user.is_staff() && user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer);
@@ -150,7 +136,7 @@ pub async fn comment(
             errors.add("body", capitalised(&error.to_string()));
             refused(&context, &visitor, user, number, errors, [("body", form.body)]).await
         }
-        Err(other) => Err(case_error(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -176,7 +162,7 @@ pub async fn watch(
             errors.add("email", capitalised(&error.to_string()));
             refused(&context, &visitor, user, number, errors, [("email", form.email)]).await
         }
-        Err(other) => Err(case_error(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -196,7 +182,7 @@ pub async fn set_state(
     let user = visitor.require_user()?;
     let number = parse_number(&number)?;
     // A case of another organisation is "not found"; the connecting party may read its own but not move it.
-    cases::case_for(&context, user, number).await.map_err(case_error)?;
+    cases::case_for(&context, user, number).await?;
     if !user.is_staff() {
         return Err(WebError::Forbidden);
     }
@@ -207,6 +193,6 @@ pub async fn set_state(
     };
     match cases::set_state(&context, user, number, state).await {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
-        Err(other) => Err(case_error(other)),
+        Err(other) => Err(other.into()),
     }
 }

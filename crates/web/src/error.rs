@@ -1,6 +1,9 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use onramp_service::cases::CaseError;
+use onramp_service::lifecycle::LifecycleServiceError;
+use onramp_service::password_reset::ResetError;
 use onramp_store::StoreError;
 
 /// The one error type of the web layer. It maps every failure to a status code and a page in one place;
@@ -35,6 +38,38 @@ impl From<StoreError> for WebError {
             StoreError::NotFound { .. } => Self::NotFound,
             StoreError::Conflict { what } => Self::Conflict(format!("That {what} is already taken.")),
             StoreError::Unavailable(_) => Self::Unavailable,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// Service errors a handler does not answer itself; a rule broken is handled where the page shows it.
+impl From<LifecycleServiceError> for WebError {
+    fn from(error: LifecycleServiceError) -> Self {
+        match error {
+            LifecycleServiceError::NotAgreementTeam => Self::Forbidden,
+            LifecycleServiceError::NotFound(_) => Self::NotFound,
+            LifecycleServiceError::Store(error) => error.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<CaseError> for WebError {
+    fn from(error: CaseError) -> Self {
+        match error {
+            CaseError::NotFound => Self::NotFound,
+            CaseError::ViewerReadOnly | CaseError::InternalNoteByParty | CaseError::StaffOnly => Self::Forbidden,
+            CaseError::Store(error) => error.into(),
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<ResetError> for WebError {
+    fn from(error: ResetError) -> Self {
+        match error {
+            ResetError::Store(error) => error.into(),
             other => Self::Internal(Box::new(other)),
         }
     }

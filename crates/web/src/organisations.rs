@@ -6,6 +6,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use onramp_domain::agreement::long_time;
 use onramp_domain::team;
 use onramp_domain::{Organisation, OrganisationInput, OrganisationKind, TeamRole, User};
 use onramp_service::{AppContext, organisations};
@@ -122,7 +123,7 @@ pub(crate) async fn organisation_page(
             email: invitation.email.to_string(),
             role: invitation.role.as_str(),
             invited_by: invitation.invited_by_name.clone(),
-            expires: invitation.expires_at.strftime("%-d %B %Y %H:%M UTC").to_string(),
+            expires: long_time(invitation.expires_at),
             expired: !invitation.is_open(now),
         })
         .collect();

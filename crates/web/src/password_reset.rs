@@ -58,7 +58,7 @@ pub async fn request(
             let page = RequestPage { visitor: &visitor, form: FormView::new(errors, typed), sent: false };
             request_page(&context, &visitor, StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
-        Err(other) => Err(reset_error(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -69,13 +69,6 @@ struct ResetPage<'a> {
     form: FormView,
     open: bool,
     action: String,
-}
-
-fn reset_error(error: ResetError) -> WebError {
-    match error {
-        ResetError::Store(error) => error.into(),
-        other => WebError::Internal(Box::new(other)),
-    }
 }
 
 /// Tokens are what `accounts::random_token` makes; anything else is not a link we sent.
@@ -127,6 +120,6 @@ pub async fn reset(
             let page = ResetPage { visitor: &visitor, form: FormView::default(), open: false, action };
             Ok((StatusCode::NOT_FOUND, Html(page.render()?)).into_response())
         }
-        Err(other) => Err(reset_error(other)),
+        Err(other) => Err(other.into()),
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::SignedDuration;
-use onramp_domain::agreement::{Origin, long_date};
+use onramp_domain::agreement::{Origin, long_date, long_time};
 use onramp_domain::terms::TermsVersion;
 use onramp_domain::{ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
 use onramp_service::lifecycle::{self, actor_of};
@@ -163,7 +163,7 @@ async fn publication_dates(context: &AppContext) -> Result<Vec<(u32, String)>, W
 
 pub async fn terms(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
     agreement_team(&visitor)?;
-    let current = lifecycle::current_terms_version(&context).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    let current = lifecycle::current_terms_version(&context).await?;
     let published = publication_dates(&context).await?;
     let versions = context
         .terms
@@ -209,8 +209,8 @@ async fn render_preview(
 ) -> Result<(u32, String), WebError> {
     let version: u32 = version.parse().map_err(|_| WebError::NotFound)?;
     let terms = context.terms.get(version).ok_or(WebError::NotFound)?;
-    let current = lifecycle::current_terms_version(context).await.map_err(|e| WebError::Internal(Box::new(e)))?;
-    let preview = lifecycle::uplift_preview(context, version).await.map_err(|e| WebError::Internal(Box::new(e)))?;
+    let current = lifecycle::current_terms_version(context).await?;
+    let preview = lifecycle::uplift_preview(context, version).await?;
     let page = PreviewPage {
         visitor,
         terms,
@@ -267,8 +267,7 @@ pub async fn publish_terms(
             let (_, html) = render_preview(&context, &visitor, &version, FormView::new(errors, [])).await?;
             Ok((StatusCode::CONFLICT, Html(html)).into_response())
         }
-        Err(lifecycle::LifecycleServiceError::Store(error)) => Err(error.into()),
-        Err(other) => Err(WebError::Internal(Box::new(other))),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -293,7 +292,7 @@ fn demo_clock_page(
     let hours = demo_clock.offset().as_hours();
     Ok(DemoClockPage {
         visitor,
-        now: now.strftime("%-d %B %Y %H:%M UTC").to_string(),
+        now: long_time(now),
         ahead: format!("{} days {} hours", hours / 24, hours % 24),
         form,
         report,

@@ -375,6 +375,11 @@ pub fn long_date(date: Date) -> String {
     date.strftime("%-d %B %Y").to_string()
 }
 
+/// An instant as the portal shows it: "3 March 2027 14:05 UTC".
+pub fn long_time(instant: Timestamp) -> String {
+    instant.strftime("%-d %B %Y %H:%M UTC").to_string()
+}
+
 impl Agreement {
     /// The next instant a timer will act on this agreement, if one is running: the review deadline of a
     /// draft (auto-accept or cancellation) or the start of an agreed end date. A paused timer has none.
