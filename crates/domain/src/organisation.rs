@@ -28,7 +28,7 @@ impl fmt::Display for OrganisationId {
 }
 
 /// A UUID v7 stamped with the caller's `now`, so ids follow the injected clock rather than the system one.
-pub(crate) fn time_ordered_uuid(now: Timestamp) -> Uuid {
+pub fn time_ordered_uuid(now: Timestamp) -> Uuid {
     let seconds = u64::try_from(now.as_second()).unwrap_or(0);
     let nanos = u32::try_from(now.subsec_nanosecond()).unwrap_or(0);
     Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))

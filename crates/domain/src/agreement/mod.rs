@@ -245,6 +245,17 @@ pub enum Actor {
     System { process: String },
 }
 
+impl Actor {
+    /// How the audit log names the actor: a person by name and id (names are not unique), anything else
+    /// as it displays.
+    pub fn audit_label(&self) -> String {
+        match self {
+            Self::User { id, name } => format!("{name} <{id}>"),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
