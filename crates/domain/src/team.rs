@@ -133,6 +133,17 @@ pub enum TeamRuleError {
     LastOwner,
 }
 
+impl TeamRuleError {
+    /// A stable name for the rule, for the JSON API and the logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotManager => "not_manager",
+            Self::OwnerIsFixed => "owner_is_fixed",
+            Self::LastOwner => "last_owner",
+        }
+    }
+}
+
 /// A role an invitation or a role change may give: `admin` or `viewer`.
 pub fn assignable_role(raw: &str) -> Result<TeamRole, RoleError> {
     match raw.trim().parse::<TeamRole>() {

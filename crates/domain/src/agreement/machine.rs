@@ -11,10 +11,8 @@ use super::{
     NotificationKind, Origin, ReviewTimer, SignatureType, Substate, TimerKind,
 };
 use crate::calendar::{add_days, date_of, start_of};
+use crate::case::MAX_MESSAGE_CHARS;
 use crate::{AgreementNumber, ApiProduct, CaseNumber};
-
-/// The longest query a contact may raise, as for a case comment.
-pub const MAX_QUERY_CHARS: usize = 10_000;
 
 /// Periods and reminders; configurable, with the spec's values as defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +40,13 @@ pub struct NewAgreement {
     pub terms_version: u32,
 }
 
+/// The terms an acceptance is about: a version and the SHA-256 of the agreement's full text on it (TC-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermsText {
+    pub version: u32,
+    pub sha256: String,
+}
+
 /// A paper agreement being imported (CA-12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaperAgreement {
@@ -55,6 +60,8 @@ pub enum Command {
     /// CA-2: a new contract (or, with `LegacyUplift`, the first digital contract after a paper one).
     Create {
         new: NewAgreement,
+        /// The number of the case opened with the contract, allocated up front like the agreement's.
+        case: CaseNumber,
         origin: Origin,
         actor: Actor,
     },
@@ -64,17 +71,21 @@ pub enum Command {
         recipients: Vec<String>,
         actor: Actor,
     },
-    /// CA-3: an onboarding contact ticks "I have read and understood".
+    /// CA-3: an onboarding contact ticks "I have read and understood". `shown` is the terms the page showed
+    /// them; `current` is what the agreement's terms are as the decision is made. They must be the same text.
     Accept {
         agreement: AgreementId,
         contact: Contact,
-        terms_sha256: String,
+        shown: TermsText,
+        current: TermsText,
     },
-    /// CA-6: a contact asks about a terms change; opens (or adds to) the agreement's case.
+    /// CA-6: a contact asks about a terms change; opens (or adds to) the agreement's case. `case` is the
+    /// number a new case gets; it is used only when the agreement has no case yet.
     RaiseQuery {
         agreement: AgreementId,
         contact: Contact,
         description: String,
+        case: CaseNumber,
     },
     Pause {
         agreement: AgreementId,
@@ -156,6 +167,10 @@ impl Command {
 pub enum LifecycleError {
     #[error("only an onboarding contact of the organisation may do this")]
     NotAnOnboardingContact,
+    #[error("only provider staff in the agreement team may do this")]
+    NotAgreementTeam,
+    #[error("the terms of this agreement changed while you were reading; read them again")]
+    TermsChanged,
     #[error("the review period ended at {deadline}; the agreement can no longer be accepted")]
     DeadlinePassed { deadline: Timestamp },
     #[error("the agreement is not under review (it is {state})")]
@@ -194,6 +209,35 @@ pub enum LifecycleError {
     PaperAgreement,
 }
 
+impl LifecycleError {
+    /// A stable name for the rule, for the JSON API and the logs; it never changes when the wording does.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotAnOnboardingContact => "not_an_onboarding_contact",
+            Self::NotAgreementTeam => "not_agreement_team",
+            Self::TermsChanged => "terms_changed",
+            Self::DeadlinePassed { .. } => "deadline_passed",
+            Self::NotUnderReview { .. } => "not_under_review",
+            Self::NotAwaitingReview { .. } => "not_awaiting_review",
+            Self::WrongSignatureType { .. } => "wrong_signature_type",
+            Self::TimerNotRunning => "timer_not_running",
+            Self::TimerNotPaused => "timer_not_paused",
+            Self::NoActiveAgreement => "no_active_agreement",
+            Self::AlreadyHasAgreement => "already_has_agreement",
+            Self::TerminationScheduled { .. } => "termination_scheduled",
+            Self::EndDateInPast => "end_date_in_past",
+            Self::AlreadyOnTerms { .. } => "already_on_terms",
+            Self::NoApiProducts => "no_api_products",
+            Self::NeedsNoAgreement { .. } => "needs_no_agreement",
+            Self::UnknownAgreement => "unknown_agreement",
+            Self::NotAPaperAgreement => "not_a_paper_agreement",
+            Self::EmptyQuery => "empty_query",
+            Self::QueryTooLong => "query_too_long",
+            Self::PaperAgreement => "paper_agreement",
+        }
+    }
+}
+
 /// What happens besides the agreements' new values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -211,8 +255,9 @@ pub enum Effect {
         agreement: AgreementId,
         entry: LedgerEntry,
     },
-    /// Opens a case on the agreement; the service allocates its number and records it on the agreement.
+    /// Opens case `case` on the agreement; the agreement's change already records the number.
     OpenCase {
+        case: CaseNumber,
         agreement: AgreementId,
         subject: String,
         description: String,
@@ -266,13 +311,13 @@ impl Decision {
 pub fn decide(chain: &Chain, command: Command, now: Timestamp, rules: &Rules) -> Result<Decision, LifecycleError> {
     let actor = command.actor();
     match command {
-        Command::Create { new, origin, .. } => create(chain, new, origin, now, rules, &actor),
+        Command::Create { new, case, origin, .. } => create(chain, new, case, origin, now, rules, &actor),
         Command::Issue { agreement, recipients, .. } => issue(chain, agreement, recipients, now),
-        Command::Accept { agreement, contact, terms_sha256 } => {
-            accept(chain, agreement, &contact, terms_sha256, now, rules, &actor)
+        Command::Accept { agreement, contact, shown, current } => {
+            accept(chain, agreement, &contact, &shown, current, now, rules, &actor)
         }
-        Command::RaiseQuery { agreement, contact, description } => {
-            raise_query(chain, agreement, &contact, &description)
+        Command::RaiseQuery { agreement, contact, description, case } => {
+            raise_query(chain, agreement, &contact, &description, case)
         }
         Command::Pause { agreement, .. } => pause(chain, agreement, now, rules, &actor),
         Command::Resume { agreement, .. } => resume(chain, agreement, now, rules, &actor),
@@ -458,6 +503,7 @@ fn new_agreement(
 fn create(
     chain: &Chain,
     new: NewAgreement,
+    case: CaseNumber,
     origin: Origin,
     now: Timestamp,
     rules: &Rules,
@@ -486,12 +532,14 @@ fn create(
     }
     let deadline = add_days(now, rules.acceptance_days);
     agreement.review_deadline = Some(deadline);
+    agreement.case_number = Some(case);
     let id = agreement.id;
     let subject = format!("Connection agreement {} for {}", agreement.number, agreement.name);
     decision.change(None, agreement);
     schedule_review(&mut decision, id, TimerKind::ReviewDeadline, deadline, now, rules, &[]);
     ledger(&mut decision, id, entry(LedgerEvent::Started, TimerKind::ReviewDeadline, now, actor, Some(deadline)));
     decision.effect(Effect::OpenCase {
+        case,
         agreement: id,
         subject,
         description: "Opened with the new contract for questions between the connecting party and the agreement team."
@@ -556,11 +604,13 @@ fn activate(
     decision.effect(Effect::Notify { agreement: draft.id, kind: NotificationKind::Activated });
 }
 
+#[allow(clippy::too_many_arguments, reason = "one command's fields plus the decision's context")]
 fn accept(
     chain: &Chain,
     id: AgreementId,
     contact: &Contact,
-    terms_sha256: String,
+    shown: &TermsText,
+    current: TermsText,
     now: Timestamp,
     rules: &Rules,
     actor: &Actor,
@@ -574,8 +624,12 @@ fn accept(
         return Err(LifecycleError::DeadlinePassed { deadline });
     }
     reject_scheduled_termination(chain)?;
+    // TC-3: the contact accepts the text the page showed them, and only while it is still this agreement's.
+    if *shown != current || current.version != draft.terms_version {
+        return Err(LifecycleError::TermsChanged);
+    }
     let mut decision = Decision::default();
-    let acceptance = Acceptance { by: contact.name.clone(), terms_sha256: Some(terms_sha256) };
+    let acceptance = Acceptance { by: contact.name.clone(), terms_sha256: Some(current.sha256) };
     activate(&mut decision, chain, draft, acceptance, now, actor, rules);
     if let Some(case) = draft.case_number {
         decision.effect(Effect::ResolveCase { case });
@@ -588,6 +642,7 @@ fn raise_query(
     id: AgreementId,
     contact: &Contact,
     description: &str,
+    new_case: CaseNumber,
 ) -> Result<Decision, LifecycleError> {
     let draft = require_under_review(chain, id)?;
     require_auto_accepted(draft)?;
@@ -596,17 +651,23 @@ fn raise_query(
     if description.is_empty() {
         return Err(LifecycleError::EmptyQuery);
     }
-    if description.chars().count() > MAX_QUERY_CHARS {
+    if description.chars().count() > MAX_MESSAGE_CHARS {
         return Err(LifecycleError::QueryTooLong);
     }
     let mut decision = Decision::default();
     match draft.case_number {
         Some(case) => decision.effect(Effect::CommentOnCase { case, body: description.to_owned() }),
-        None => decision.effect(Effect::OpenCase {
-            agreement: id,
-            subject: format!("Query about terms change {}", draft.number),
-            description: description.to_owned(),
-        }),
+        None => {
+            let mut after = draft.clone();
+            after.case_number = Some(new_case);
+            decision.change(Some(draft), after);
+            decision.effect(Effect::OpenCase {
+                case: new_case,
+                agreement: id,
+                subject: format!("Query about terms change {}", draft.number),
+                description: description.to_owned(),
+            });
+        }
     }
     decision.effect(Effect::Notify { agreement: id, kind: NotificationKind::QueryRaised });
     Ok(decision)

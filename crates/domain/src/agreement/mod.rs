@@ -2,6 +2,7 @@
 //! Nothing else changes an agreement's state: services load an organisation's [`Chain`], ask
 //! [`machine::decide`], and write the [`machine::Decision`] it returns.
 
+pub mod actions;
 pub mod machine;
 
 use std::fmt;
@@ -14,7 +15,8 @@ use uuid::Uuid;
 use crate::organisation::time_ordered_uuid;
 use crate::{AgreementNumber, ApiProduct, CaseNumber, OrganisationId, OrganisationKind, UserId};
 
-pub use machine::{Command, Decision, Effect, LifecycleError, Rules, decide};
+pub use actions::{Action, agreement_team_actor, allowed, permits};
+pub use machine::{Command, Decision, Effect, LifecycleError, Rules, TermsText, decide};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -345,8 +347,8 @@ pub struct LedgerEntry {
     pub deadline: Option<Timestamp>,
 }
 
-/// Why a notification is sent (NOT-1); the notifications issue turns these into mail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Why the state machine asks for a notification (NOT-1); `notification::Notification` is the message sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NotificationKind {
     Issued { origin: Origin },
