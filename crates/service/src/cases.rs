@@ -1,7 +1,10 @@
-//! Case conversations (CASE-1, CASE-2): comments from both sides, internal notes only staff see, and a watch
-//! list of extra addresses. New activity notifies the other side and the watch list, in the same transaction.
+//! Case conversations (CASE-1, CASE-2): comments from both sides, internal notes only staff see, a watch list
+//! of extra addresses, and staff moving a case between its states. The rules are `onramp_domain::case::decide`;
+//! this module loads the case, asks it, and writes the decision, its audit entry and its notification in one
+//! transaction.
 
-use onramp_domain::case::{Case, CaseState, Visibility};
+use onramp_domain::case::{Case, CaseAudience, CaseCommand, CaseDecision, CaseRuleError, CaseState, Visibility};
+use onramp_domain::notification::Notification;
 use onramp_domain::{CaseNumber, EmailAddress, User};
 use onramp_store::{AuditEntry, NewNotification, StoreError, UnitOfWork};
 use serde_json::json;
@@ -12,33 +15,24 @@ use crate::AppContext;
 pub enum CaseError {
     #[error("case not found")]
     NotFound,
-    #[error("only provider staff may add internal notes")]
-    InternalNoteByParty,
-    #[error("viewers can read cases but not write in them; ask an owner or admin of your organisation")]
-    ViewerReadOnly,
-    #[error("only provider staff change a case's state")]
-    StaffOnly,
-    #[error("write a message")]
-    Empty,
-    #[error("the message must be 10,000 characters or fewer")]
-    TooLong,
+    #[error(transparent)]
+    Rule(#[from] CaseRuleError),
     #[error("watch list: {0}")]
     Email(#[from] onramp_domain::identifiers::EmailAddressError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Loads a case the user may see: staff see every case; a connecting party user only their organisation's
-/// (anyone else gets `NotFound`, so a case's existence is not revealed), and never internal notes.
+/// Loads a case the user may see (`case::may_read`): anyone else gets `NotFound`, so a case's existence is not
+/// revealed. A connecting party never sees internal notes.
 pub async fn case_for(context: &AppContext, user: &User, number: CaseNumber) -> Result<Case, CaseError> {
     let mut case = context.store.case(number).await?.ok_or(CaseError::NotFound)?;
-    if user.is_staff() {
-        return Ok(case);
-    }
-    if user.membership.as_ref().map(|m| m.organisation_id) != Some(case.organisation_id) {
+    if !onramp_domain::case::may_read(&case, user) {
         return Err(CaseError::NotFound);
     }
-    case.activity.retain(|activity| activity.visibility == Visibility::Public);
+    if !user.is_staff() {
+        case.activity.retain(|activity| activity.visibility == Visibility::Public);
+    }
     Ok(case)
 }
 
@@ -50,61 +44,98 @@ pub async fn comment(
     body: &str,
     visibility: Visibility,
 ) -> Result<Case, CaseError> {
+    apply(context, user, number, CaseCommand::Comment { body: body.to_owned(), visibility }).await
+}
+
+/// CASE-1: provider staff move a case between Open, Awaiting Info, Resolved and Closed; the connecting party
+/// and the watch list are told, in the same transaction.
+pub async fn set_state(
+    context: &AppContext,
+    user: &User,
+    number: CaseNumber,
+    state: CaseState,
+) -> Result<Case, CaseError> {
+    apply(context, user, number, CaseCommand::SetState { state }).await
+}
+
+/// Adds an extra address to the case's watch list.
+pub async fn watch(context: &AppContext, user: &User, number: CaseNumber, email: &str) -> Result<Case, CaseError> {
+    let email = EmailAddress::parse(email)?;
+    apply(context, user, number, CaseCommand::Watch { email }).await
+}
+
+async fn apply(context: &AppContext, user: &User, number: CaseNumber, command: CaseCommand) -> Result<Case, CaseError> {
     let case = case_for(context, user, number).await?;
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(CaseError::Empty);
-    }
-    if body.chars().count() > 10_000 {
-        return Err(CaseError::TooLong);
-    }
-    let staff = user.is_staff();
-    if visibility == Visibility::Internal && !staff {
-        return Err(CaseError::InternalNoteByParty);
-    }
-    if is_viewer(user) {
-        return Err(CaseError::ViewerReadOnly);
+    let decision = onramp_domain::case::decide(&case, user, command)?;
+    if decision.is_no_op() {
+        return Ok(case);
     }
     let now = context.clock.now();
     let mut work = context.store.begin(case.organisation_id).await?;
-    work.add_case_activity(number, user.full_name.as_str(), visibility, body, now).await?;
-    // A reply from the connecting party reopens a case that was waiting for them.
-    if !staff && case.state == CaseState::AwaitingInfo {
-        work.set_case_state(number, CaseState::Open, now).await?;
+    write(context, work.as_mut(), &case, user, &decision, now).await?;
+    work.commit().await?;
+    case_for(context, user, number).await
+}
+
+async fn write(
+    context: &AppContext,
+    work: &mut dyn UnitOfWork,
+    case: &Case,
+    user: &User,
+    decision: &CaseDecision,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let number = case.number;
+    let mut after = serde_json::Map::new();
+    if let Some((visibility, body)) = &decision.activity {
+        work.add_case_activity(number, user.full_name.as_str(), *visibility, body, now).await?;
+        after.insert("visibility".into(), json!(visibility.as_str()));
+        after.insert("body".into(), json!(body));
     }
-    work.append_audit(
-        &AuditEntry {
-            actor: format!("{} <{}>", user.full_name, user.id),
-            action: format!("case_{}", visibility.as_str()),
-            entity: "case".into(),
-            entity_id: number.to_string(),
-            before: None,
-            after: Some(json!({ "visibility": visibility.as_str(), "body": body }).to_string()),
-        },
-        now,
-    )
-    .await?;
-    if visibility == Visibility::Public {
-        let recipients = if staff {
-            party_recipients(work.as_mut(), number).await?
-        } else {
+    if let Some(state) = decision.state {
+        work.set_case_state(number, state, now).await?;
+        after.insert("state".into(), json!(state.as_str()));
+    }
+    if let Some(email) = &decision.watcher {
+        work.watch_case(number, email.as_str()).await?;
+        after.insert("watcher".into(), json!(email.as_str()));
+    }
+    let before = decision.state.map(|_| json!({ "state": case.state.as_str() }).to_string());
+    let entry = AuditEntry {
+        actor: user.actor().audit_label(),
+        action: decision.action.to_owned(),
+        entity: "case".into(),
+        entity_id: number.to_string(),
+        before,
+        after: Some(serde_json::Value::Object(after).to_string()),
+    };
+    work.append_audit(&entry, now).await?;
+    let Some(audience) = decision.notify else { return Ok(()) };
+    let author = user.full_name.to_string();
+    let notification = match (&decision.activity, decision.state) {
+        (Some((_, body)), _) => Notification::CaseActivity { case: number, author, body: body.clone() },
+        (None, Some(state)) => Notification::CaseState { case: number, author, state },
+        (None, None) => return Ok(()),
+    };
+    let recipients = match audience {
+        CaseAudience::ConnectingParty => party_recipients(work, number).await?,
+        CaseAudience::ProviderAndWatchers => {
             let mut recipients = work.case_watchers(number).await?;
             recipients.push(context.config.provider.service_desk_email.to_string());
             recipients.sort();
             recipients.dedup();
             recipients
-        };
-        let payload = json!({ "case": number.to_string(), "author": user.full_name.as_str(), "body": body });
-        let notification = NewNotification {
-            kind: "case_activity".into(),
-            agreement_id: Some(case.agreement_id),
-            recipients,
-            payload: payload.to_string(),
-        };
-        work.enqueue_notification(&notification, now).await?;
-    }
-    work.commit().await?;
-    case_for(context, user, number).await
+        }
+    };
+    let stored =
+        notification.to_stored().map_err(|e| StoreError::Corrupt { entity: "notification", reason: e.to_string() })?;
+    let mail = NewNotification {
+        kind: stored.kind,
+        agreement_id: Some(case.agreement_id),
+        recipients,
+        payload: stored.payload,
+    };
+    work.enqueue_notification(&mail, now).await
 }
 
 /// Who hears of the agreement team's activity on a case: the watch list, the organisation's onboarding
@@ -122,77 +153,4 @@ async fn party_recipients(work: &mut dyn UnitOfWork, number: CaseNumber) -> Resu
     recipients.sort();
     recipients.dedup();
     Ok(recipients)
-}
-
-/// CASE-1: provider staff move a case between Open, Awaiting Info, Resolved and Closed; the connecting party
-/// and the watch list are told, in the same transaction.
-pub async fn set_state(
-    context: &AppContext,
-    staff: &User,
-    number: CaseNumber,
-    state: CaseState,
-) -> Result<Case, CaseError> {
-    let case = case_for(context, staff, number).await?;
-    if !staff.is_staff() {
-        return Err(CaseError::StaffOnly);
-    }
-    if case.state == state {
-        return Ok(case);
-    }
-    let now = context.clock.now();
-    let mut work = context.store.begin(case.organisation_id).await?;
-    work.set_case_state(number, state, now).await?;
-    work.append_audit(
-        &AuditEntry {
-            actor: format!("{} <{}>", staff.full_name, staff.id),
-            action: "case_state".into(),
-            entity: "case".into(),
-            entity_id: number.to_string(),
-            before: Some(json!({ "state": case.state.as_str() }).to_string()),
-            after: Some(json!({ "state": state.as_str() }).to_string()),
-        },
-        now,
-    )
-    .await?;
-    let recipients = party_recipients(work.as_mut(), number).await?;
-    let payload = json!({ "case": number.to_string(), "author": staff.full_name.as_str(), "state": state.label() });
-    let notification = NewNotification {
-        kind: "case_state".into(),
-        agreement_id: Some(case.agreement_id),
-        recipients,
-        payload: payload.to_string(),
-    };
-    work.enqueue_notification(&notification, now).await?;
-    work.commit().await?;
-    case_for(context, staff, number).await
-}
-
-/// Viewers of a connecting party read cases but do not write in them.
-fn is_viewer(user: &User) -> bool {
-    !user.is_staff() && user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer)
-}
-
-/// Adds an extra address to the case's watch list.
-pub async fn watch(context: &AppContext, user: &User, number: CaseNumber, email: &str) -> Result<Case, CaseError> {
-    let case = case_for(context, user, number).await?;
-    if is_viewer(user) {
-        return Err(CaseError::ViewerReadOnly);
-    }
-    let email = EmailAddress::parse(email)?;
-    let mut work = context.store.begin(case.organisation_id).await?;
-    work.watch_case(number, email.as_str()).await?;
-    work.append_audit(
-        &AuditEntry {
-            actor: format!("{} <{}>", user.full_name, user.id),
-            action: "case_watch".into(),
-            entity: "case".into(),
-            entity_id: number.to_string(),
-            before: None,
-            after: Some(json!({ "watcher": email.as_str() }).to_string()),
-        },
-        context.clock.now(),
-    )
-    .await?;
-    work.commit().await?;
-    case_for(context, user, number).await
 }

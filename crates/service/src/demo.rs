@@ -264,7 +264,8 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
     // 120 days ago: Acme accepts its first contract; Helvetia is issued one it will never accept.
     let first = lifecycle::create(&history, &team, acme.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await?;
     lifecycle::issue(&history, &team, first.id).await?;
-    lifecycle::accept(&history, &user("owner@acme-health.example").await?, first.id).await?;
+    let shown = lifecycle::terms_shown(&history, &first)?;
+    lifecycle::accept(&history, &user("owner@acme-health.example").await?, first.id, shown).await?;
     let unanswered =
         lifecycle::create(&history, &team, helvetia.id, vec![ApiProduct::NhsLogin], Origin::NewContract).await?;
     lifecycle::issue(&history, &team, unanswered.id).await?;
@@ -280,7 +281,8 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
     )
     .await?;
     lifecycle::issue(&history, &team, second.id).await?;
-    lifecycle::accept(&history, &user("owner@acme-health.example").await?, second.id).await?;
+    let shown = lifecycle::terms_shown(&history, &second)?;
+    lifecycle::accept(&history, &user("owner@acme-health.example").await?, second.id, shown).await?;
 
     // Today: Beacon has a contract to accept, Riverside's is being prepared, Northfield's paper agreement
     // gets its version-6 successor.

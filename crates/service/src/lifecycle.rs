@@ -6,12 +6,13 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use onramp_domain::agreement::machine::{NewAgreement, PaperAgreement};
 use onramp_domain::agreement::{
-    Actor, Agreement, AgreementId, Chain, Command, Contact, Decision, Effect, LifecycleError, OrganisationSnapshot,
-    Origin, decide,
+    Action, Actor, Agreement, AgreementId, AgreementState, Chain, Command, Decision, Effect, LifecycleError,
+    OrganisationSnapshot, Origin, TermsText, agreement_team_actor, allowed, decide, legacy_uplift_permitted,
+    uplift_permitted,
 };
 use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::terms::sha256_hex;
-use onramp_domain::{AgreementNumber, ApiProduct, Organisation, OrganisationId, User};
+use onramp_domain::{AgreementNumber, ApiProduct, CaseNumber, Organisation, OrganisationId, User};
 use onramp_store::{AuditEntry, Job, NewNotification, Sequence, StoreError, UnitOfWork};
 use serde_json::json;
 
@@ -27,8 +28,6 @@ pub enum LifecycleServiceError {
     UnknownTerms(u32),
     #[error("terms version {version} is older than the current version {current}")]
     OlderThanCurrent { version: u32, current: u32 },
-    #[error("only provider staff in the agreement team may do this")]
-    NotAgreementTeam,
     #[error("the uplift was interrupted after {done} organisations")]
     Interrupted { done: usize },
     #[error(transparent)]
@@ -39,24 +38,11 @@ type Result<T, E = LifecycleServiceError> = std::result::Result<T, E>;
 
 /// The actor a signed-in user is, for the audit log and the ledger.
 pub fn actor_of(user: &User) -> Actor {
-    Actor::User { id: user.id, name: user.full_name.to_string() }
+    user.actor()
 }
 
 fn require_agreement_team(user: &User) -> Result<Actor> {
-    if user.has_staff_role(onramp_domain::StaffRole::AgreementTeam) {
-        Ok(actor_of(user))
-    } else {
-        Err(LifecycleServiceError::NotAgreementTeam)
-    }
-}
-
-fn contact_of(user: &User) -> Contact {
-    Contact {
-        user: user.id,
-        name: user.full_name.to_string(),
-        organisation: user.membership.as_ref().map(|m| m.organisation_id),
-        onboarding_contact: user.membership.as_ref().is_some_and(|m| m.onboarding_contact),
-    }
+    Ok(agreement_team_actor(user)?)
 }
 
 fn snapshot(organisation: &Organisation) -> OrganisationSnapshot {
@@ -72,6 +58,29 @@ fn snapshot(organisation: &Organisation) -> OrganisationSnapshot {
 async fn load_chain(work: &mut dyn UnitOfWork) -> Result<Chain> {
     let (active, draft) = work.live_agreements().await?;
     Ok(Chain { organisation: snapshot(work.organisation()), active, draft })
+}
+
+/// An organisation's chain as it is now, read without locking: for pages and previews, which ask the state
+/// machine what it would accept. Anything that changes the chain decides again inside a unit of work.
+async fn read_chain(context: &AppContext, organisation: OrganisationId) -> Result<Chain> {
+    let organisation =
+        context.store.organisation(organisation).await?.ok_or(LifecycleServiceError::NotFound("organisation"))?;
+    let mut chain = Chain { organisation: snapshot(&organisation), active: None, draft: None };
+    for agreement in context.store.agreements_of(organisation.id).await? {
+        match agreement.state {
+            AgreementState::Active => chain.active = Some(agreement),
+            AgreementState::Draft => chain.draft = Some(agreement),
+            AgreementState::Expired | AgreementState::Cancelled => {}
+        }
+    }
+    Ok(chain)
+}
+
+/// The actions `user` may take on `agreement` now: what every button and action list shows (the state
+/// machine's dry run, never a rule of the page's own).
+pub async fn allowed_actions(context: &AppContext, user: &User, agreement: &Agreement) -> Result<Vec<Action>> {
+    let chain = read_chain(context, agreement.organisation_id).await?;
+    Ok(allowed(&chain, agreement.id, user, context.clock.now(), &context.config.rules()))
 }
 
 /// Who is told about an agreement (NOT-1): the onboarding contacts' addresses and the delivery-notice
@@ -107,6 +116,12 @@ async fn allocate(
     Ok(NewAgreement { id: AgreementId::new_at(now), number, api_products: products, terms_version })
 }
 
+async fn allocate_case(work: &mut dyn UnitOfWork) -> Result<CaseNumber> {
+    let sequence = work.next_number(Sequence::Case).await?;
+    CaseNumber::from_sequence(sequence)
+        .map_err(|e| StoreError::Corrupt { entity: "case number", reason: e.to_string() }.into())
+}
+
 /// What an accepted agreement's terms were, kept with the acceptance (TC-3).
 struct AcceptedText {
     terms_version: u32,
@@ -114,11 +129,26 @@ struct AcceptedText {
     sha256: String,
 }
 
+/// The full text of `agreement` on its terms version (standard terms and its API products' special terms),
+/// with its SHA-256.
+fn agreement_text(context: &AppContext, agreement: &Agreement) -> Result<AcceptedText> {
+    let version = agreement.terms_version;
+    let terms = context.terms.get(version).ok_or(LifecycleServiceError::UnknownTerms(version))?;
+    let text = terms.agreement_text(&agreement.api_products);
+    Ok(AcceptedText { terms_version: version, sha256: sha256_hex(&text), text })
+}
+
+/// The terms an agreement page shows, as its accept form sends them back (TC-3).
+pub fn terms_shown(context: &AppContext, agreement: &Agreement) -> Result<TermsText> {
+    let text = agreement_text(context, agreement)?;
+    Ok(TermsText { version: text.terms_version, sha256: text.sha256 })
+}
+
 /// Writes `decision` inside `work`. Cases are opened first so the agreements carry their numbers.
 async fn write(
     work: &mut dyn UnitOfWork,
     command: &Command,
-    mut decision: Decision,
+    decision: Decision,
     now: Timestamp,
     accepted: Option<AcceptedText>,
 ) -> Result<Vec<Agreement>> {
@@ -137,28 +167,16 @@ async fn write(
         after,
     };
 
+    // Cases first: the agreements that record them refer to them.
     for effect in &decision.effects {
-        if let Effect::OpenCase { agreement, subject, description } = effect {
-            let case = work.open_case(*agreement, subject, now).await?;
-            work.add_case_activity(case, &actor.to_string(), Visibility::Public, description, now).await?;
+        if let Effect::OpenCase { case, agreement, subject, description } = effect {
+            work.open_case(*case, *agreement, subject, now).await?;
+            work.add_case_activity(*case, &actor.to_string(), Visibility::Public, description, now).await?;
             work.append_audit(
                 &audit("case", case.to_string(), None, Some(json!({"state": "open", "subject": subject}).to_string())),
                 now,
             )
             .await?;
-            for (_, after) in decision.changes.iter_mut().filter(|(_, a)| a.id == *agreement) {
-                after.case_number = Some(case);
-            }
-            // A case opened on an agreement that is not otherwise changing (a query) still records it.
-            if !decision.changes.iter().any(|(_, a)| a.id == *agreement) {
-                let (active, draft) = work.live_agreements().await?;
-                if let Some(current) = active.into_iter().chain(draft).find(|a| a.id == *agreement) {
-                    let mut after = current.clone();
-                    after.case_number = Some(case);
-                    after.version = current.version + 1;
-                    decision.changes.push((Some(current), after));
-                }
-            }
         }
     }
 
@@ -294,24 +312,19 @@ pub async fn create(
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
     let new = allocate(work.as_mut(), now, products, terms_version).await?;
+    let case = allocate_case(work.as_mut()).await?;
     let id = new.id;
-    let saved = run(context, work, &chain, Command::Create { new, origin, actor }, now, None).await?;
+    let saved = run(context, work, &chain, Command::Create { new, case, origin, actor }, now, None).await?;
     saved.into_iter().find(|a| a.id == id).ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
 /// Runs an agreement-level command for an existing agreement; returns the agreement afterwards.
-async fn on_agreement(
-    context: &AppContext,
-    agreement: AgreementId,
-    command: impl FnOnce(&Chain) -> Command,
-    accepted: Option<AcceptedText>,
-) -> Result<Agreement> {
+async fn on_agreement(context: &AppContext, agreement: AgreementId, command: Command) -> Result<Agreement> {
     let organisation = organisation_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
-    let command = command(&chain);
-    run(context, work, &chain, command, now, accepted).await?;
+    run(context, work, &chain, command, now, None).await?;
     context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
@@ -327,17 +340,23 @@ pub async fn issue(context: &AppContext, staff: &User, agreement: AgreementId) -
     context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
-/// CA-3: an onboarding contact accepts; the exact terms text and its SHA-256 are kept (TC-3).
-pub async fn accept(context: &AppContext, contact: &User, agreement: AgreementId) -> Result<Agreement> {
-    let current = context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))?;
-    let terms =
-        context.terms.get(current.terms_version).ok_or(LifecycleServiceError::UnknownTerms(current.terms_version))?;
-    let text = terms.agreement_text(&current.api_products);
-    let sha256 = sha256_hex(&text);
-    let accepted = AcceptedText { terms_version: current.terms_version, text, sha256: sha256.clone() };
-    let contact = contact_of(contact);
-    on_agreement(context, agreement, |_| Command::Accept { agreement, contact, terms_sha256: sha256 }, Some(accepted))
-        .await
+/// CA-3: an onboarding contact accepts the terms the page showed them (`shown`). The agreement's text and its
+/// SHA-256 are worked out inside the unit of work, from the agreement as it is then, and kept with the
+/// acceptance (TC-3); if an uplift moved the draft to other terms meanwhile, the machine refuses
+/// (`TermsChanged`) and nothing is written.
+pub async fn accept(context: &AppContext, user: &User, agreement: AgreementId, shown: TermsText) -> Result<Agreement> {
+    let organisation = organisation_of(context, agreement).await?;
+    let now = context.clock.now();
+    let mut work = context.store.begin(organisation).await?;
+    let chain = load_chain(work.as_mut()).await?;
+    let accepted = chain.find(agreement).map(|current| agreement_text(context, current)).transpose()?;
+    let current = accepted.as_ref().map_or(TermsText { version: 0, sha256: String::new() }, |text| TermsText {
+        version: text.terms_version,
+        sha256: text.sha256.clone(),
+    });
+    let command = Command::Accept { agreement, contact: user.contact(), shown, current };
+    run(context, work, &chain, command, now, accepted).await?;
+    context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
 /// CA-6: a contact raises a query about a terms change.
@@ -347,27 +366,37 @@ pub async fn raise_query(
     agreement: AgreementId,
     description: &str,
 ) -> Result<Agreement> {
-    let contact = contact_of(contact);
-    let description = description.to_owned();
-    on_agreement(context, agreement, |_| Command::RaiseQuery { agreement, contact, description }, None).await
+    let organisation = organisation_of(context, agreement).await?;
+    let now = context.clock.now();
+    let mut work = context.store.begin(organisation).await?;
+    let chain = load_chain(work.as_mut()).await?;
+    // A first query opens the agreement's case; its number is allocated here, in the same transaction.
+    let case = match chain.find(agreement).and_then(|a| a.case_number) {
+        Some(case) => case,
+        None => allocate_case(work.as_mut()).await?,
+    };
+    let command =
+        Command::RaiseQuery { agreement, contact: contact.contact(), description: description.to_owned(), case };
+    run(context, work, &chain, command, now, None).await?;
+    context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
 /// CA-6: pause the 30-day timer.
 pub async fn pause(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
     let actor = require_agreement_team(staff)?;
-    on_agreement(context, agreement, |_| Command::Pause { agreement, actor }, None).await
+    on_agreement(context, agreement, Command::Pause { agreement, actor }).await
 }
 
 /// CA-6: resume the 30-day timer where it stopped.
 pub async fn resume(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
     let actor = require_agreement_team(staff)?;
-    on_agreement(context, agreement, |_| Command::Resume { agreement, actor }, None).await
+    on_agreement(context, agreement, Command::Resume { agreement, actor }).await
 }
 
 /// CA-6: restart the 30-day timer from now.
 pub async fn reset(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
     let actor = require_agreement_team(staff)?;
-    on_agreement(context, agreement, |_| Command::Reset { agreement, actor }, None).await
+    on_agreement(context, agreement, Command::Reset { agreement, actor }).await
 }
 
 /// CA-8: terminate an organisation's Active agreement on an agreed end date.
@@ -442,21 +471,16 @@ pub struct UpliftPreview {
 pub async fn uplift_preview(context: &AppContext, version: u32) -> Result<UpliftPreview> {
     check_terms(context, version)?;
     let now = context.clock.now();
+    let rules = context.config.rules();
     let mut organisations = Vec::new();
     let mut after = None;
     loop {
         let batch = context.store.organisations_to_uplift(version, after, 500).await?;
         let Some(last) = batch.last().copied() else { break };
         for id in batch {
-            let leaving =
-                context.store.agreements_of(id).await?.iter().any(|a| {
-                    a.state == onramp_domain::agreement::AgreementState::Active && a.scheduled_end_date.is_some()
-                });
-            if leaving {
-                continue;
-            }
-            if let Some(organisation) = context.store.organisation(id).await? {
-                organisations.push((id, organisation.details.name));
+            let chain = read_chain(context, id).await?;
+            if uplift_permitted(&chain, version, now, &rules).is_ok() {
+                organisations.push((id, chain.organisation.name));
             }
         }
         after = Some(last);
@@ -492,6 +516,7 @@ pub async fn publish_terms(
         return Err(LifecycleServiceError::OlderThanCurrent { version, current });
     }
     context.store.record_publication(version, &actor.to_string(), context.clock.now()).await?;
+    let rules = context.config.rules();
     let mut report = UpliftReport::default();
     let mut after = None;
     loop {
@@ -499,12 +524,18 @@ pub async fn publish_terms(
         let Some(last) = batch.last().copied() else { break };
         for organisation in batch {
             let now = context.clock.now();
+            // Ask first without the lock: an organisation that is done or not eligible is not locked at all.
+            if let Err(error) = uplift_permitted(&read_chain(context, organisation).await?, version, now, &rules) {
+                tracing::debug!(%organisation, %error, "organisation skipped by the uplift");
+                report.skipped += 1;
+                continue;
+            }
             let mut work = context.store.begin(organisation).await?;
             let chain = load_chain(work.as_mut()).await?;
             let people = recipients(work.as_mut()).await?;
             let new = allocate(work.as_mut(), now, Vec::new(), version).await?;
             let command = Command::Uplift { new, recipients: people.shown, actor: actor.clone() };
-            match decide(&chain, command.clone(), now, &context.config.rules()) {
+            match decide(&chain, command.clone(), now, &rules) {
                 Ok(decision) => {
                     write(work.as_mut(), &command, decision, now, None).await?;
                     if interrupt_after == Some(report.uplifted) {
@@ -526,14 +557,19 @@ pub async fn publish_terms(
     Ok(report)
 }
 
-/// CA-12: issue a version-6 contract to every organisation whose Active agreement is a paper one.
+/// CA-12: issue a version-6 contract to every organisation whose Active agreement is a paper one (the state
+/// machine says which: `legacy_uplift_permitted`).
 pub async fn issue_version_6_to_paper_agreements(context: &AppContext, staff: &User) -> Result<Vec<Agreement>> {
     require_agreement_team(staff)?;
+    let terms_version = current_terms_version(context).await?;
+    let rules = context.config.rules();
     let mut issued = Vec::new();
     for agreement in context.store.all_agreements().await? {
-        let is_paper = agreement.signature_type == onramp_domain::agreement::SignatureType::SignedOnPaper
-            && agreement.state == onramp_domain::agreement::AgreementState::Active;
-        if !is_paper {
+        if agreement.state != AgreementState::Active {
+            continue;
+        }
+        let chain = read_chain(context, agreement.organisation_id).await?;
+        if legacy_uplift_permitted(&chain, terms_version, context.clock.now(), &rules).is_err() {
             continue;
         }
         let created =

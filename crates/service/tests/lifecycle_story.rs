@@ -34,6 +34,7 @@ on_both_backends!(
     case1_case2_comments_internal_notes_and_the_watch_list,
     ca11_reminders_are_sent_once_each_before_the_deadline,
     ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_issued,
+    tc3_an_acceptance_raced_against_a_terms_publication_records_the_text_the_page_showed,
 );
 
 async fn ca01_states_move_only_by_the_rules_and_every_change_is_audited(world: World) {
@@ -78,10 +79,10 @@ async fn ca03_acceptance_activates_resolves_the_case_and_expires_the_previous_ag
     let second = world.new_contract(&organisation, vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin]).await;
     lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
 
-    let refused = lifecycle::accept(&world.context, &viewer, second.id).await.unwrap_err();
+    let refused = world.accept(&viewer, &second).await.unwrap_err();
     assert_eq!(rule(refused), LifecycleError::NotAnOnboardingContact);
 
-    let active = lifecycle::accept(&world.context, &contact, second.id).await.unwrap();
+    let active = world.accept(&contact, &second).await.unwrap();
     let today = onramp_domain::calendar::date_of(world.now());
     assert_eq!(active.state, AgreementState::Active);
     assert_eq!(active.accepted_by.as_deref(), Some("Olu Contact"));
@@ -109,7 +110,7 @@ async fn ca04_an_unaccepted_contract_is_cancelled_after_90_days(world: World) {
     assert_eq!(world.agreement(&issued).await.state, AgreementState::Draft);
 
     world.clock.set(deadline);
-    let late = lifecycle::accept(&world.context, &contact, issued.id).await.unwrap_err();
+    let late = world.accept(&contact, &issued).await.unwrap_err();
     assert!(matches!(rule(late), LifecycleError::DeadlinePassed { .. }), "refused before the timer has run");
 
     let report = world.run_timers().await;
@@ -284,7 +285,7 @@ async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: W
         (second.id, 7, SignatureType::AcceptedViaPortal)
     );
     assert_eq!(rebased.review_deadline, second.review_deadline, "the 90 days are unchanged");
-    let accepted = lifecycle::accept(&world.context, &contact, second.id).await.unwrap();
+    let accepted = world.accept(&contact, &second).await.unwrap();
     let (_, text) = world.context.store.accepted_terms(accepted.id).await.unwrap().unwrap();
     assert!(text.contains("version 7"), "the contact accepted the new terms");
 }
@@ -326,7 +327,7 @@ async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
     lifecycle::issue(&world.context, &world.staff, draft.id).await.unwrap();
     let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 5);
     lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
-    let refused = lifecycle::accept(&world.context, &contact, draft.id).await.unwrap_err();
+    let refused = world.accept(&contact, &draft).await.unwrap_err();
     assert_eq!(rule(refused), LifecycleError::TerminationScheduled { end_date });
     let refused = lifecycle::create(
         &world.context,
@@ -452,10 +453,77 @@ async fn case1_case2_comments_internal_notes_and_the_watch_list(world: World) {
     assert_eq!(seen_by_staff.activity.len(), seen_by_party.activity.len() + 1);
 
     let refused = cases::comment(&world.context, &contact, number, "sneaky", Visibility::Internal).await.unwrap_err();
-    assert!(matches!(refused, cases::CaseError::InternalNoteByParty));
+    assert!(matches!(refused, cases::CaseError::Rule(onramp_domain::case::CaseRuleError::InternalNoteByParty)));
     let hidden = cases::case_for(&world.context, &outsider, number).await.unwrap_err();
     assert!(matches!(hidden, cases::CaseError::NotFound), "another organisation's case does not exist for them");
     let empty = cases::comment(&world.context, &contact, number, "   ", Visibility::Public).await.unwrap_err();
-    assert!(matches!(empty, cases::CaseError::Empty));
+    assert!(matches!(empty, cases::CaseError::Rule(onramp_domain::case::CaseRuleError::Empty)));
     assert!(audit::verify_audit(&world.context).await.is_ok());
+}
+
+/// TC-3: the contact is recorded as accepting exactly the text their page showed. A publication that moves the
+/// draft to new terms between the page and the tick makes the acceptance fail with a message that says so, and
+/// changes nothing; raced for real, every acceptance either records the text shown or is refused that way.
+async fn tc3_an_acceptance_raced_against_a_terms_publication_records_the_text_the_page_showed(mut world: World) {
+    // A terms change moves a pending new contract of an organisation with an Active agreement (CA-10).
+    let (_, contact, issued) = world.contract_pending_beside_an_active_one("Acme Health", "X26").await;
+    let shown = lifecycle::terms_shown(&world.context, &issued).unwrap();
+    assert_eq!(shown.version, 6);
+    world.publish(7).await;
+    let moved = world.agreement(&issued).await;
+    assert_eq!((moved.state, moved.terms_version), (AgreementState::Draft, 7), "the uplift moved the draft");
+    let stale = lifecycle::accept(&world.context, &contact, issued.id, shown).await.unwrap_err();
+    assert_eq!(stale.to_string(), "the terms of this agreement changed while you were reading; read them again");
+    assert_eq!(rule(stale), LifecycleError::TermsChanged);
+    assert_eq!(world.agreement(&issued).await, moved, "a refused acceptance changes nothing");
+    let reread = lifecycle::terms_shown(&world.context, &moved).unwrap();
+    let accepted = lifecycle::accept(&world.context, &contact, issued.id, reread.clone()).await.unwrap();
+    assert_eq!(accepted.accepted_terms_sha256.as_deref(), Some(reread.sha256.as_str()));
+
+    // Several contacts tick while version 8 is being published.
+    world.ship_terms_version(8);
+    let mut racers = Vec::new();
+    for n in 0..4 {
+        let (_, contact, issued) =
+            world.contract_pending_beside_an_active_one(&format!("Racer {n}"), &format!("X3{n}")).await;
+        let shown = lifecycle::terms_shown(&world.context, &issued).unwrap();
+        assert_eq!(shown.version, 7);
+        racers.push((contact, issued, shown));
+    }
+    let publication = world.publish(8);
+    let acceptances = accept_side_by_side(&world, &racers);
+    let (_, outcomes) = tokio::join!(publication, acceptances);
+    for ((_, issued, shown), outcome) in racers.iter().zip(outcomes) {
+        let now = world.agreement(issued).await;
+        match outcome {
+            Ok(active) => {
+                assert_eq!(active.terms_version, shown.version);
+                assert_eq!(active.accepted_terms_sha256.as_deref(), Some(shown.sha256.as_str()));
+                let kept = world.context.store.accepted_terms(issued.id).await.unwrap().unwrap();
+                assert_eq!(kept.0, shown.sha256, "the text kept is the text shown");
+                assert_eq!(onramp_domain::terms::sha256_hex(&kept.1), shown.sha256);
+            }
+            Err(error) => {
+                assert_eq!(rule(error), LifecycleError::TermsChanged);
+                assert_eq!((now.state, now.terms_version), (AgreementState::Draft, 8));
+            }
+        }
+    }
+}
+
+/// Every racer's acceptance, run side by side.
+async fn accept_side_by_side(
+    world: &World,
+    racers: &[(onramp_domain::User, onramp_domain::agreement::Agreement, onramp_domain::agreement::TermsText)],
+) -> Vec<Result<onramp_domain::agreement::Agreement, lifecycle::LifecycleServiceError>> {
+    let mut handles = Vec::new();
+    for (contact, issued, shown) in racers {
+        let (context, contact, id, shown) = (world.context.clone(), contact.clone(), issued.id, shown.clone());
+        handles.push(tokio::spawn(async move { lifecycle::accept(&context, &contact, id, shown).await }));
+    }
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    outcomes
 }

@@ -104,12 +104,14 @@ pub trait UnitOfWork: Send {
     /// Removes a claimed job, unless it was rescheduled meanwhile.
     async fn complete_job(&mut self, job: &Job) -> Result<(), StoreError>;
     async fn append_ledger(&mut self, agreement: AgreementId, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// Opens case `number` (allocated from [`Sequence::Case`] in this unit of work) on the agreement.
     async fn open_case(
         &mut self,
+        number: CaseNumber,
         agreement: AgreementId,
         subject: &str,
         at: Timestamp,
-    ) -> Result<CaseNumber, StoreError>;
+    ) -> Result<(), StoreError>;
     async fn add_case_activity(
         &mut self,
         case: CaseNumber,

@@ -898,9 +898,7 @@ impl UnitOfWork for Work {
         Ok(())
     }
 
-    async fn open_case(&mut self, agreement: AgreementId, subject: &str, at: Timestamp) -> Result<CaseNumber, StoreError> {
-        let sequence = self.next_number(Sequence::Case).await?;
-        let number = CaseNumber::from_sequence(sequence).map_err(|e| corrupt("case", e))?;
+    async fn open_case(&mut self, number: CaseNumber, agreement: AgreementId, subject: &str, at: Timestamp) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO cases (id, number, agreement_id, organisation_id, state, subject, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)",
@@ -912,8 +910,9 @@ impl UnitOfWork for Work {
         .bind(subject)
         .bind(to_micros(at))
         .execute(&mut *self.tx)
-        .await?;
-        Ok(number)
+        .await
+        .map_err(StoreError::unique_as("case number"))?;
+        Ok(())
     }
 
     async fn add_case_activity(

@@ -91,8 +91,7 @@ pub async fn sign_in(
             tracing::info!(user = %session.user.id, "signed in");
             Ok((headers, Redirect::to(local_path(&form.next).unwrap_or("/"))).into_response())
         }
-        Err(accounts::AccountError::Store(error)) => Err(error.into()),
-        Err(accounts::AccountError::Hash(error)) => Err(WebError::Internal(Box::new(error))),
+        Err(error @ (accounts::AccountError::Store(_) | accounts::AccountError::Hash(_))) => Err(error.into()),
         Err(refused) => {
             let mut errors = FieldErrors::new();
             errors.add("email", refused);
@@ -142,8 +141,7 @@ pub async fn register(
             let html = RegisterPage { visitor: &visitor, form }.render()?;
             Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
         }
-        Err(accounts::AccountError::Store(error)) => Err(error.into()),
-        Err(other) => Err(WebError::Internal(Box::new(other))),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -6,7 +6,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use onramp_domain::agreement::{Agreement, AgreementState, LedgerEntry, SignatureType, Substate, long_date, long_time};
+use onramp_domain::agreement::{
+    Action, Agreement, AgreementState, LedgerEntry, SignatureType, Substate, TermsText, long_date, long_time,
+};
 use onramp_domain::case::Case;
 use onramp_domain::{AgreementNumber, ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
@@ -332,14 +334,25 @@ struct AgreementPage<'a> {
     next: String,
     ledger: Vec<LedgerLine>,
     case: Option<Case>,
-    can_accept: bool,
-    can_query: bool,
+    /// What the state machine accepts from this user now (`lifecycle::allowed_actions`); each button is one.
+    actions: Vec<Action>,
+    /// The terms the page shows, sent back with an acceptance (TC-3).
+    terms: TermsText,
     staff: bool,
-    paused: bool,
     form: FormView,
     original_version: String,
     superseded: String,
     contacts_notified: String,
+}
+
+impl AgreementPage<'_> {
+    fn can(&self, action: Action) -> bool {
+        self.actions.contains(&action)
+    }
+
+    fn has_team_actions(&self) -> bool {
+        self.actions.iter().any(|action| action.is_agreement_team())
+    }
 }
 
 pub struct LedgerLine {
@@ -379,15 +392,15 @@ async fn render_agreement(
     let now = context.clock.now();
     let ledger = context.store.ledger(agreement.id).await?.iter().map(LedgerLine::of).collect();
     let case = match agreement.case_number {
-        Some(number) => cases::case_for(context, user, number).await.ok(),
+        Some(number) => match cases::case_for(context, user, number).await {
+            Ok(case) => Some(case),
+            Err(cases::CaseError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        },
         None => None,
     };
-    let under_review = agreement.state == AgreementState::Draft && agreement.substate == Some(Substate::UnderReview);
-    let contact = user
-        .membership
-        .as_ref()
-        .is_some_and(|m| m.onboarding_contact && m.organisation_id == agreement.organisation_id);
-    let before_deadline = agreement.review_deadline.is_some_and(|d| now < d);
+    let actions = lifecycle::allowed_actions(context, user, agreement).await?;
+    let terms = lifecycle::terms_shown(context, agreement)?;
     let page = AgreementPage {
         visitor,
         agreement,
@@ -395,13 +408,9 @@ async fn render_agreement(
         next: agreement.what_happens_next(now),
         ledger,
         case,
-        can_accept: under_review
-            && contact
-            && before_deadline
-            && agreement.signature_type == SignatureType::AcceptedViaPortal,
-        can_query: under_review && contact && agreement.signature_type == SignatureType::AutoAccepted,
+        actions,
+        terms,
         staff: user.has_staff_role(StaffRole::AgreementTeam),
-        paused: matches!(agreement.review_timer, Some(onramp_domain::agreement::ReviewTimer::Paused { .. })),
         form,
         original_version: agreement.original_version.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
         superseded: agreement.superseded.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
@@ -421,10 +430,18 @@ pub async fn show(
     Ok(Html(html).into_response())
 }
 
+/// The value the acceptance checkbox sends when ticked; anything else is not a tick.
+const TICKED: &str = "yes";
+
 #[derive(Debug, Deserialize)]
 pub struct AcceptForm {
     #[serde(default)]
     read_and_understood: Option<String>,
+    /// The terms version and text hash the page showed (TC-3).
+    #[serde(default)]
+    terms_version: String,
+    #[serde(default)]
+    terms_sha256: String,
 }
 
 /// A refused action shows the agreement page again with the reason in the error summary and what was typed.
@@ -459,11 +476,14 @@ pub async fn accept(
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let agreement = agreement_for(&context, user, &number).await?;
-    if form.read_and_understood.is_none() {
+    if form.read_and_understood.as_deref() != Some(TICKED) {
         let message = "Tick \"I have read and understood\" to accept the agreement".to_owned();
         return refused(&context, &visitor, user, &agreement, "read_and_understood", message, []).await;
     }
-    match outcome(lifecycle::accept(&context, user, agreement.id).await)? {
+    // A form without the terms it showed (or with a garbled version) cannot be matched to any text: the
+    // machine refuses it as terms that changed.
+    let shown = TermsText { version: form.terms_version.trim().parse().unwrap_or(0), sha256: form.terms_sha256 };
+    match outcome(lifecycle::accept(&context, user, agreement.id, shown).await)? {
         Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
         Err(message) => refused(&context, &visitor, user, &agreement, "read_and_understood", message, []).await,
     }

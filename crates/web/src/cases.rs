@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::agreement::long_time;
-use onramp_domain::case::{Case, CaseState, Visibility};
+use onramp_domain::case::{Case, CaseActions, CaseRuleError, CaseState, Visibility};
 use onramp_domain::{CaseNumber, FieldErrors, User};
 use onramp_service::{AppContext, cases};
 use serde::Deserialize;
@@ -64,8 +64,8 @@ struct CasePage<'a> {
     visitor: &'a Visitor,
     case: &'a Case,
     agreement: String,
-    staff: bool,
-    can_write: bool,
+    /// What `case::decide` accepts from this user (its dry run); each form is one.
+    actions: CaseActions,
     form: FormView,
 }
 
@@ -82,9 +82,8 @@ async fn render_case(
 ) -> Result<String, WebError> {
     let case = cases::case_for(context, user, number).await?;
     let agreement = context.store.agreement(case.agreement_id).await?.map(|a| a.number.to_string()).unwrap_or_default();
-    let viewer =
-        !user.is_staff() && user.membership.as_ref().is_some_and(|m| m.role == onramp_domain::TeamRole::Viewer);
-    let page = CasePage { visitor, case: &case, agreement, staff: user.is_staff(), can_write: !viewer, form };
+    let actions = onramp_domain::case::allowed(&case, user);
+    let page = CasePage { visitor, case: &case, agreement, actions, form };
     Ok(page.render()?)
 }
 
@@ -131,7 +130,7 @@ pub async fn comment(
     let visibility = if form.internal.is_some() { Visibility::Internal } else { Visibility::Public };
     match cases::comment(&context, user, number, &form.body, visibility).await {
         Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
-        Err(error @ (cases::CaseError::Empty | cases::CaseError::TooLong)) => {
+        Err(cases::CaseError::Rule(error @ (CaseRuleError::Empty | CaseRuleError::TooLong))) => {
             let mut errors = FieldErrors::new();
             errors.add("body", capitalised(&error.to_string()));
             refused(&context, &visitor, user, number, errors, [("body", form.body)]).await
@@ -182,8 +181,8 @@ pub async fn set_state(
     let user = visitor.require_user()?;
     let number = parse_number(&number)?;
     // A case of another organisation is "not found"; the connecting party may read its own but not move it.
-    cases::case_for(&context, user, number).await?;
-    if !user.is_staff() {
+    let case = cases::case_for(&context, user, number).await?;
+    if !onramp_domain::case::allowed(&case, user).change_state {
         return Err(WebError::Forbidden);
     }
     let Ok(state) = form.state.parse::<CaseState>() else {

@@ -1,10 +1,19 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use onramp_domain::agreement::LifecycleError;
+use onramp_domain::case::CaseRuleError;
+use onramp_domain::team::TeamRuleError;
+use onramp_service::accounts::AccountError;
 use onramp_service::cases::CaseError;
+use onramp_service::demo::DemoClockError;
 use onramp_service::lifecycle::LifecycleServiceError;
+use onramp_service::organisations::OrganisationError;
 use onramp_service::password_reset::ResetError;
+use onramp_service::team::TeamError;
 use onramp_store::StoreError;
+
+use crate::forms::capitalised;
 
 /// The one error type of the web layer. It maps every failure to a status code and a page in one place;
 /// internal causes go to the log with a reference the user can quote, never to the page.
@@ -32,25 +41,75 @@ pub enum WebError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+// Every conversion below names every variant, so a new rule or failure must be given its answer here
+// instead of silently becoming a 500.
+
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { .. } => Self::NotFound,
             StoreError::Conflict { what } => Self::Conflict(format!("That {what} is already taken.")),
             StoreError::Unavailable(_) => Self::Unavailable,
-            other => Self::Internal(Box::new(other)),
+            StoreError::Corrupt { .. } | StoreError::Database(_) | StoreError::Migration(_) => {
+                Self::Internal(Box::new(error))
+            }
         }
     }
 }
 
-/// Service errors a handler does not answer itself; a rule broken is handled where the page shows it.
+/// A broken agreement rule outside a page that shows it: who may not act is refused, an agreement that is
+/// not the organisation's is not found, and the rest are conflicts with the current state, in words.
+impl From<LifecycleError> for WebError {
+    fn from(rule: LifecycleError) -> Self {
+        match rule {
+            LifecycleError::NotAgreementTeam => Self::Forbidden,
+            LifecycleError::UnknownAgreement => Self::NotFound,
+            LifecycleError::NotAnOnboardingContact
+            | LifecycleError::TermsChanged
+            | LifecycleError::AlreadyTerminating { .. }
+            | LifecycleError::DeadlinePassed { .. }
+            | LifecycleError::NotUnderReview { .. }
+            | LifecycleError::NotAwaitingReview { .. }
+            | LifecycleError::WrongSignatureType { .. }
+            | LifecycleError::TimerNotRunning
+            | LifecycleError::TimerNotPaused
+            | LifecycleError::NoActiveAgreement
+            | LifecycleError::AlreadyHasAgreement
+            | LifecycleError::TerminationScheduled { .. }
+            | LifecycleError::EndDateInPast
+            | LifecycleError::AlreadyOnTerms { .. }
+            | LifecycleError::NoApiProducts
+            | LifecycleError::NeedsNoAgreement { .. }
+            | LifecycleError::NotAPaperAgreement
+            | LifecycleError::EmptyQuery
+            | LifecycleError::QueryTooLong
+            | LifecycleError::PaperAgreement => Self::Conflict(capitalised(&format!("{rule}."))),
+        }
+    }
+}
+
 impl From<LifecycleServiceError> for WebError {
     fn from(error: LifecycleServiceError) -> Self {
         match error {
-            LifecycleServiceError::NotAgreementTeam => Self::Forbidden,
+            LifecycleServiceError::Rule(rule) => rule.into(),
             LifecycleServiceError::NotFound(_) => Self::NotFound,
+            LifecycleServiceError::OlderThanCurrent { .. } => Self::Conflict(capitalised(&format!("{error}."))),
             LifecycleServiceError::Store(error) => error.into(),
-            other => Self::Internal(Box::new(other)),
+            LifecycleServiceError::UnknownTerms(_) | LifecycleServiceError::Interrupted { .. } => {
+                Self::Internal(Box::new(error))
+            }
+        }
+    }
+}
+
+impl From<CaseRuleError> for WebError {
+    fn from(rule: CaseRuleError) -> Self {
+        match rule {
+            CaseRuleError::NotVisible => Self::NotFound,
+            CaseRuleError::ViewerReadOnly | CaseRuleError::InternalNoteByParty | CaseRuleError::StaffOnly => {
+                Self::Forbidden
+            }
+            CaseRuleError::Empty | CaseRuleError::TooLong => Self::BadRequest(capitalised(&format!("{rule}."))),
         }
     }
 }
@@ -59,9 +118,9 @@ impl From<CaseError> for WebError {
     fn from(error: CaseError) -> Self {
         match error {
             CaseError::NotFound => Self::NotFound,
-            CaseError::ViewerReadOnly | CaseError::InternalNoteByParty | CaseError::StaffOnly => Self::Forbidden,
+            CaseError::Rule(rule) => rule.into(),
+            CaseError::Email(_) => Self::BadRequest(capitalised(&format!("{error}."))),
             CaseError::Store(error) => error.into(),
-            other => Self::Internal(Box::new(other)),
         }
     }
 }
@@ -69,8 +128,62 @@ impl From<CaseError> for WebError {
 impl From<ResetError> for WebError {
     fn from(error: ResetError) -> Self {
         match error {
+            ResetError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            ResetError::LinkNotValid => Self::NotFound,
             ResetError::Store(error) => error.into(),
-            other => Self::Internal(Box::new(other)),
+            ResetError::Hash(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+/// A team refusal: a viewer managing is forbidden (403); members and invitations of other organisations are
+/// not found (404), as if they did not exist; the owner rules are a conflict (409) that says which rule.
+impl From<TeamError> for WebError {
+    fn from(error: TeamError) -> Self {
+        match error {
+            TeamError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            TeamError::NotMember | TeamError::NotFound => Self::NotFound,
+            TeamError::Rule(TeamRuleError::NotManager) => Self::Forbidden,
+            TeamError::Rule(rule @ (TeamRuleError::OwnerIsFixed | TeamRuleError::LastOwner)) => {
+                Self::Conflict(rule.to_string())
+            }
+            TeamError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<OrganisationError> for WebError {
+    fn from(error: OrganisationError) -> Self {
+        match error {
+            OrganisationError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            OrganisationError::AlreadyMember => Self::Conflict("You already belong to an organisation.".into()),
+            OrganisationError::NotMember => Self::NotFound,
+            OrganisationError::Viewer => Self::Forbidden,
+            OrganisationError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<AccountError> for WebError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            AccountError::WrongCredentials | AccountError::Locked { .. } => {
+                Self::BadRequest(capitalised(&error.to_string()))
+            }
+            AccountError::Store(error) => error.into(),
+            AccountError::Hash(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<DemoClockError> for WebError {
+    fn from(error: DemoClockError) -> Self {
+        match error {
+            DemoClockError::NotDemoMode => Self::NotFound,
+            DemoClockError::NotAllowed => Self::Forbidden,
+            DemoClockError::OutOfRange => Self::BadRequest(capitalised(&format!("{error}."))),
+            DemoClockError::Store(error) => error.into(),
         }
     }
 }
@@ -111,7 +224,7 @@ impl IntoResponse for WebError {
         }
         let reference = match &self {
             Self::Internal(cause) => {
-                let reference = uuid::Uuid::now_v7().simple().to_string();
+                let reference = uuid::Uuid::new_v4().simple().to_string();
                 tracing::error!(reference = %reference, error = %cause_chain(cause.as_ref()), "request failed");
                 Some(reference)
             }

@@ -221,11 +221,7 @@ pub async fn register(
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
         }
-        Err(organisations::OrganisationError::AlreadyMember) => {
-            Err(WebError::Conflict("You already belong to an organisation.".into()))
-        }
-        Err(organisations::OrganisationError::Store(error)) => Err(error.into()),
-        Err(_) => Err(WebError::Forbidden),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -233,8 +229,6 @@ pub async fn nominate(State(context): State<AppContext>, visitor: Visitor) -> Re
     let user = visitor.require_user()?;
     match organisations::nominate_onboarding_contact(&context, user).await {
         Ok(_) => Ok(Redirect::to("/organisation").into_response()),
-        Err(organisations::OrganisationError::NotMember) => Err(WebError::NotFound),
-        Err(organisations::OrganisationError::Store(error)) => Err(error.into()),
-        Err(_) => Err(WebError::Forbidden),
+        Err(other) => Err(other.into()),
     }
 }

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::SignedDuration;
+use onramp_domain::agreement::machine::require_api_products;
 use onramp_domain::agreement::{Origin, long_date, long_time};
 use onramp_domain::terms::TermsVersion;
 use onramp_domain::{ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use crate::WebError;
 use crate::agreements::{self, agreement_for, outcome};
-use crate::forms::FormView;
+use crate::forms::{FormView, capitalised};
 use crate::session::Visitor;
 
 /// The signed-in agreement-team member. Other staff are refused (403); a connecting party is told the page
@@ -83,8 +84,8 @@ pub async fn create_agreement(
             Err(_) => errors.add("product", "Choose API products from the list"),
         }
     }
-    if products.is_empty() && errors.is_empty() {
-        errors.add("product", "Choose at least one API product the agreement covers");
+    if let (Err(rule), true) = (require_api_products(&products), errors.is_empty()) {
+        errors.add("product", capitalised(&rule.to_string()));
     }
     let organisation = match uuid::Uuid::parse_str(organisation_field.trim()) {
         Ok(id) => context.store.organisation(OrganisationId(id)).await?,
@@ -348,9 +349,7 @@ pub async fn advance_demo_clock(
             Err(demo::DemoClockError::OutOfRange) => {
                 errors.add("days", demo::DemoClockError::OutOfRange.to_string());
             }
-            Err(demo::DemoClockError::NotDemoMode) => return Err(WebError::NotFound),
-            Err(demo::DemoClockError::NotAllowed) => return Err(WebError::Forbidden),
-            Err(demo::DemoClockError::Store(error)) => return Err(error.into()),
+            Err(other) => return Err(other.into()),
         }
     }
     let form = FormView::new(errors, [("days", form.days), ("hours", form.hours)]);

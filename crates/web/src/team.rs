@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::UserId;
-use onramp_domain::team::{InvitationId, TeamRuleError};
+use onramp_domain::team::InvitationId;
 use onramp_service::AppContext;
 use onramp_service::team::{self, InviteForm, Invited, TeamError};
 use serde::Deserialize;
@@ -17,19 +17,6 @@ use crate::WebError;
 use crate::forms::FormView;
 use crate::organisations::organisation_page;
 use crate::session::Visitor;
-
-/// A team refusal as the web answers it: a viewer managing is forbidden (403); members and invitations of
-/// other organisations are not found (404), as if they did not exist; the owner rules are a conflict (409)
-/// that says which rule.
-fn refused(error: TeamError) -> WebError {
-    match error {
-        TeamError::Invalid(errors) => WebError::BadRequest(errors.to_string()),
-        TeamError::NotMember | TeamError::NotFound => WebError::NotFound,
-        TeamError::Rule(TeamRuleError::NotManager) => WebError::Forbidden,
-        TeamError::Rule(rule) => WebError::Conflict(rule.to_string()),
-        TeamError::Store(error) => error.into(),
-    }
-}
 
 /// An id from the path; one that does not parse names nothing, so it is not found.
 fn id_from(raw: &str) -> Result<uuid::Uuid, WebError> {
@@ -50,7 +37,7 @@ pub async fn invite(
             let html = organisation_page(&context, &visitor, user, form, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
         }
-        Err(other) => Err(refused(other)),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -68,7 +55,7 @@ pub async fn change_role(
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let member = UserId(id_from(&member)?);
-    team::change_role(&context, user, member, &form.role).await.map_err(refused)?;
+    team::change_role(&context, user, member, &form.role).await.map_err(WebError::from)?;
     Ok(Redirect::to("/organisation?team=role").into_response())
 }
 
@@ -79,7 +66,7 @@ pub async fn remove(
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let member = UserId(id_from(&member)?);
-    team::remove_member(&context, user, member).await.map_err(refused)?;
+    team::remove_member(&context, user, member).await.map_err(WebError::from)?;
     // Someone who removed themselves has no organisation page to go back to.
     let to = if member == user.id { "/" } else { "/organisation?team=removed" };
     Ok(Redirect::to(to).into_response())
@@ -92,6 +79,6 @@ pub async fn cancel_invitation(
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let invitation = InvitationId(id_from(&invitation)?);
-    team::cancel_invitation(&context, user, invitation).await.map_err(refused)?;
+    team::cancel_invitation(&context, user, invitation).await.map_err(WebError::from)?;
     Ok(Redirect::to("/organisation?team=cancelled").into_response())
 }

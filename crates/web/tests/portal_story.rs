@@ -98,6 +98,11 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     let untick = post(&app, &supplier, &format!("{path}/accept"), &page, &[]).await;
     assert_eq!(untick.status(), 422);
     assert!(untick.text().await.unwrap().contains("There is a problem"));
+    // Only the value the checkbox sends is a tick: `no` (or anything else) is refused like no tick at all.
+    let not_a_tick = post(&app, &supplier, &format!("{path}/accept"), &page, &[("read_and_understood", "no")]).await;
+    assert_eq!(not_a_tick.status(), 422);
+    assert!(not_a_tick.text().await.unwrap().contains("to accept the agreement"));
+    assert!(page.contains(r#"name="terms_version" value="6""#), "the form carries the terms it shows");
     let accepted = post(&app, &supplier, &format!("{path}/accept"), &page, &[("read_and_understood", "yes")]).await;
     assert_eq!(accepted.status(), 303);
     let page = get(&app, &supplier, &path).await;

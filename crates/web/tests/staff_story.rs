@@ -131,7 +131,9 @@ async fn ca2_ca8_staff_create_issue_and_terminate_a_contract(app: TestApp) {
     assert_eq!(response.status(), 303);
     let agreement = app.context.store.agreements_of(acme.id).await.unwrap().remove(0);
     assert_eq!(agreement.substate, Some(Substate::UnderReview));
-    lifecycle::accept(&app.context, &contact, agreement.id).await.unwrap();
+    lifecycle::accept(&app.context, &contact, agreement.id, lifecycle::terms_shown(&app.context, &agreement).unwrap())
+        .await
+        .unwrap();
 
     let page = get(&app, &client, &location).await;
     assert!(page.contains("Terminate the agreement"));
@@ -156,7 +158,9 @@ async fn ca5_terms_are_published_only_after_a_preview_and_a_confirmation(app: Te
     let acme = organisation(&app, "ACM01").await;
     let contact = contact_of(&app, &acme, "olu@acme.example", TeamRole::Owner).await;
     let agreement = issued(&app, &staff, &acme, ApiProduct::PdsFhir).await;
-    lifecycle::accept(&app.context, &contact, agreement.id).await.unwrap();
+    lifecycle::accept(&app.context, &contact, agreement.id, lifecycle::terms_shown(&app.context, &agreement).unwrap())
+        .await
+        .unwrap();
 
     let terms = get(&app, &client, "/staff/terms").await;
     assert!(terms.contains("Version 6 is in force") && terms.contains("Preview publishing version 7"), "{terms}");

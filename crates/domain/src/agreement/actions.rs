@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::machine::{Command, LifecycleError, Rules, TermsText, decide};
+use super::machine::{Command, LifecycleError, NewAgreement, Rules, TermsText, decide};
 use super::{Actor, AgreementId, Chain, Contact};
 use crate::calendar::date_of;
 use crate::{CaseNumber, StaffRole, User};
@@ -109,4 +109,42 @@ pub fn permits(
 /// Every action `user` may take on `agreement` of `chain` at `now`, in [`Action::ALL`] order.
 pub fn allowed(chain: &Chain, agreement: AgreementId, user: &User, now: Timestamp, rules: &Rules) -> Vec<Action> {
     Action::ALL.into_iter().filter(|action| permits(chain, agreement, *action, user, now, rules)).collect()
+}
+
+/// A stand-in for the agreement a dry run would create; the real one is allocated inside the unit of work.
+fn stand_in(
+    now: Timestamp,
+    api_products: Vec<crate::ApiProduct>,
+    terms_version: u32,
+) -> Result<NewAgreement, LifecycleError> {
+    let number = crate::AgreementNumber::from_sequence(1).map_err(|_| LifecycleError::UnknownAgreement)?;
+    Ok(NewAgreement { id: AgreementId::new_at(now), number, api_products, terms_version })
+}
+
+/// Whether publishing `terms_version` would give this organisation a new or rebased draft (CA-5): the terms
+/// preview and the publication ask this before locking the organisation, then decide again under the lock.
+pub fn uplift_permitted(
+    chain: &Chain,
+    terms_version: u32,
+    now: Timestamp,
+    rules: &Rules,
+) -> Result<(), LifecycleError> {
+    let new = stand_in(now, Vec::new(), terms_version)?;
+    let actor = Actor::System { process: "dry run".into() };
+    decide(chain, Command::Uplift { new, recipients: Vec::new(), actor }, now, rules).map(|_| ())
+}
+
+/// Whether a first digital contract on `terms_version` may be issued to this organisation, whose Active
+/// agreement must then be on paper (CA-12).
+pub fn legacy_uplift_permitted(
+    chain: &Chain,
+    terms_version: u32,
+    now: Timestamp,
+    rules: &Rules,
+) -> Result<(), LifecycleError> {
+    let products = chain.active.as_ref().map(|a| a.api_products.clone()).unwrap_or_default();
+    let new = stand_in(now, products, terms_version)?;
+    let case = CaseNumber::from_sequence(1).map_err(|_| LifecycleError::UnknownAgreement)?;
+    let actor = Actor::System { process: "dry run".into() };
+    decide(chain, Command::Create { new, case, origin: super::Origin::LegacyUplift, actor }, now, rules).map(|_| ())
 }

@@ -171,6 +171,8 @@ pub enum LifecycleError {
     NotAgreementTeam,
     #[error("the terms of this agreement changed while you were reading; read them again")]
     TermsChanged,
+    #[error("a termination on {end_date} is already agreed")]
+    AlreadyTerminating { end_date: Date },
     #[error("the review period ended at {deadline}; the agreement can no longer be accepted")]
     DeadlinePassed { deadline: Timestamp },
     #[error("the agreement is not under review (it is {state})")]
@@ -193,7 +195,7 @@ pub enum LifecycleError {
     EndDateInPast,
     #[error("the organisation already has terms version {current} or later")]
     AlreadyOnTerms { current: u32 },
-    #[error("choose at least one API product")]
+    #[error("choose at least one API product the agreement covers")]
     NoApiProducts,
     #[error("{organisation} is part of the API provider and needs no connection agreement")]
     NeedsNoAgreement { organisation: String },
@@ -216,6 +218,7 @@ impl LifecycleError {
             Self::NotAnOnboardingContact => "not_an_onboarding_contact",
             Self::NotAgreementTeam => "not_agreement_team",
             Self::TermsChanged => "terms_changed",
+            Self::AlreadyTerminating { .. } => "already_terminating",
             Self::DeadlinePassed { .. } => "deadline_passed",
             Self::NotUnderReview { .. } => "not_under_review",
             Self::NotAwaitingReview { .. } => "not_awaiting_review",
@@ -368,6 +371,12 @@ fn require_contact(chain: &Chain, contact: &Contact) -> Result<(), LifecycleErro
     Ok(())
 }
 
+/// CA-2: an agreement covers at least one API product. Forms check it with this function before they have
+/// everything else a command needs, so the rule is written once.
+pub fn require_api_products(products: &[ApiProduct]) -> Result<(), LifecycleError> {
+    if products.is_empty() { Err(LifecycleError::NoApiProducts) } else { Ok(()) }
+}
+
 fn reject_scheduled_termination(chain: &Chain) -> Result<(), LifecycleError> {
     match chain.active.as_ref().and_then(|a| a.scheduled_end_date) {
         Some(end_date) => Err(LifecycleError::TerminationScheduled { end_date }),
@@ -512,9 +521,7 @@ fn create(
     if !chain.organisation.kind.needs_connection_agreement() {
         return Err(LifecycleError::NeedsNoAgreement { organisation: chain.organisation.name.clone() });
     }
-    if new.api_products.is_empty() {
-        return Err(LifecycleError::NoApiProducts);
-    }
+    require_api_products(&new.api_products)?;
     reject_scheduled_termination(chain)?;
     if origin == Origin::LegacyUplift
         && chain.active.as_ref().map(|a| a.signature_type) != Some(SignatureType::SignedOnPaper)
@@ -860,6 +867,10 @@ fn terminate(chain: &Chain, end_date: Date, now: Timestamp) -> Result<Decision, 
     let Some(active) = &chain.active else {
         return Err(LifecycleError::NoActiveAgreement);
     };
+    // The agreed end date is agreed once; it is not moved from the portal.
+    if let Some(end_date) = active.scheduled_end_date {
+        return Err(LifecycleError::AlreadyTerminating { end_date });
+    }
     if end_date < date_of(now) {
         return Err(LifecycleError::EndDateInPast);
     }
@@ -984,9 +995,7 @@ fn import_paper(chain: &Chain, paper: PaperAgreement, now: Timestamp) -> Result<
     if chain.active.is_some() || chain.draft.is_some() {
         return Err(LifecycleError::AlreadyHasAgreement);
     }
-    if paper.new.api_products.is_empty() {
-        return Err(LifecycleError::NoApiProducts);
-    }
+    require_api_products(&paper.new.api_products)?;
     let mut agreement = new_agreement(chain, paper.new, SignatureType::SignedOnPaper, Origin::PaperImport, now);
     agreement.state = AgreementState::Active;
     agreement.substate = None;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::organisation::time_ordered_uuid;
 use crate::{AgreementNumber, ApiProduct, CaseNumber, OrganisationId, OrganisationKind, UserId};
 
-pub use actions::{Action, agreement_team_actor, allowed, permits};
+pub use actions::{Action, agreement_team_actor, allowed, legacy_uplift_permitted, permits, uplift_permitted};
 pub use machine::{Command, Decision, Effect, LifecycleError, Rules, TermsText, decide};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

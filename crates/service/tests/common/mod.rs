@@ -128,8 +128,27 @@ impl World {
     /// An organisation whose Active agreement was accepted through the portal.
     pub async fn active_contract(&self, name: &str, ods: &str) -> (Organisation, User, Agreement) {
         let (organisation, contact, issued) = self.issued_contract(name, ods).await;
-        let active = lifecycle::accept(&self.context, &contact, issued.id).await.unwrap();
+        let active = self.accept(&contact, &issued).await.unwrap();
         (organisation, contact, active)
+    }
+
+    /// An organisation with an Active agreement and an issued new contract (NHS login) waiting for acceptance.
+    pub async fn contract_pending_beside_an_active_one(
+        &self,
+        name: &str,
+        ods: &str,
+    ) -> (Organisation, User, Agreement) {
+        let (organisation, contact, _) = self.active_contract(name, ods).await;
+        let draft = self.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
+        let issued = lifecycle::issue(&self.context, &self.staff, draft.id).await.unwrap();
+        (organisation, contact, issued)
+    }
+
+    /// Accepts as the agreement page does: with the terms the page shows for the agreement as it is now.
+    pub async fn accept(&self, user: &User, agreement: &Agreement) -> Result<Agreement, LifecycleServiceError> {
+        let current = self.agreement(agreement).await;
+        let shown = lifecycle::terms_shown(&self.context, &current)?;
+        lifecycle::accept(&self.context, user, agreement.id, shown).await
     }
 
     pub async fn agreement(&self, agreement: &Agreement) -> Agreement {

@@ -92,7 +92,25 @@ pub async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String 
     client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap()
 }
 
-/// Posts a form the way the page `page` would: with its CSRF token.
+/// The hidden fields of the form on `page` that posts to `path`, as a browser would send them; just the CSRF
+/// token when the page has no such form.
+pub fn hidden_fields(page: &str, path: &str) -> Vec<(String, String)> {
+    let Some(start) = page.find(&format!(r#"action="{path}""#)) else {
+        return vec![("csrf_token".to_owned(), csrf_token(page))];
+    };
+    let form = &page[start..page[start..].find("</form>").map_or(page.len(), |end| start + end)];
+    let attribute = |input: &str, name: &str| {
+        let marker = format!(r#"{name}=""#);
+        input.find(&marker).map(|i| input[i + marker.len()..].split('"').next().unwrap_or_default().to_owned())
+    };
+    form.split("<input")
+        .skip(1)
+        .filter(|input| input.contains(r#"type="hidden""#))
+        .filter_map(|input| Some((attribute(input, "name")?, attribute(input, "value").unwrap_or_default())))
+        .collect()
+}
+
+/// Posts a form the way the page `page` would: with its CSRF token and the form's other hidden fields.
 pub async fn post(
     app: &TestApp,
     client: &reqwest::Client,
@@ -100,8 +118,8 @@ pub async fn post(
     page: &str,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let token = csrf_token(page);
-    let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    let hidden = hidden_fields(page, path);
+    let mut form: Vec<(&str, &str)> = hidden.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
     form.extend_from_slice(fields);
     client.post(format!("{}{path}", app.address)).form(&form).send().await.unwrap()
 }
