@@ -152,6 +152,12 @@ pub fn assignable_role(raw: &str) -> Result<TeamRole, RoleError> {
     }
 }
 
+/// Whether a member with `role` may be nominated onboarding contact (and so accept agreements): viewers read
+/// only.
+pub fn may_be_onboarding_contact(role: TeamRole) -> bool {
+    role != TeamRole::Viewer
+}
+
 /// Whether someone with `role` may invite, change roles, remove members and cancel invitations.
 pub fn may_manage(role: TeamRole) -> bool {
     matches!(role, TeamRole::Owner | TeamRole::Admin)

@@ -1,7 +1,8 @@
 //! Registering an organisation and nominating onboarding contacts (SPEC §1, ORG-1..ORG-4).
 
-use onramp_domain::{FieldErrors, Membership, NewOrganisation, Organisation, OrganisationInput, TeamRole, User};
-use onramp_store::StoreError;
+use onramp_domain::{FieldErrors, Membership, NewOrganisation, Organisation, OrganisationInput, User};
+use onramp_store::{AuditEntry, StoreError};
+use serde_json::json;
 
 use crate::AppContext;
 
@@ -45,12 +46,39 @@ pub async fn register(
 
 /// The onboarding contact nomination form (SPEC §1): the user becomes an onboarding contact of their
 /// organisation and may then accept agreements. Owners and admins may nominate themselves; viewers may not.
+/// The member is read again under the organisation's lock (a role changed meanwhile counts), and the change
+/// is audited in the same transaction; nominating someone who is a contact already changes nothing.
 pub async fn nominate_onboarding_contact(context: &AppContext, user: &User) -> Result<Membership, OrganisationError> {
-    let membership = user.membership.clone().ok_or(OrganisationError::NotMember)?;
-    if membership.role == TeamRole::Viewer {
+    let organisation = user.membership.as_ref().map(|m| m.organisation_id).ok_or(OrganisationError::NotMember)?;
+    let now = context.clock.now();
+    let mut work = context.store.begin(organisation).await?;
+    let members = work.members().await?;
+    let current = members
+        .iter()
+        .find(|m| m.id == user.id)
+        .and_then(|m| m.membership.clone())
+        .ok_or(OrganisationError::NotMember)?;
+    if !onramp_domain::team::may_be_onboarding_contact(current.role) {
         return Err(OrganisationError::Viewer);
     }
-    let nominated = Membership { onboarding_contact: true, ..membership };
-    context.store.set_membership(user.id, Some(&nominated)).await?;
+    if current.onboarding_contact {
+        return Ok(current);
+    }
+    let nominated = Membership { onboarding_contact: true, ..current.clone() };
+    work.update_member(user.id, nominated.role, true).await?;
+    let membership_json = |m: &Membership| {
+        json!({ "user": user.id, "email": user.email, "role": m.role.as_str(), "onboarding_contact": m.onboarding_contact })
+            .to_string()
+    };
+    let entry = AuditEntry {
+        actor: user.actor().audit_label(),
+        action: "onboarding_contact_nominate".into(),
+        entity: "membership".into(),
+        entity_id: user.id.to_string(),
+        before: Some(membership_json(&current)),
+        after: Some(membership_json(&nominated)),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
     Ok(nominated)
 }

@@ -224,7 +224,7 @@ pub async fn change_role(context: &AppContext, actor: &User, member: UserId, rol
     let role = assignable_role(role).map_err(|e| invalid("role", &e.to_string()))?;
     let owners = team.iter().filter(|m| m.membership.as_ref().is_some_and(|m| m.role == TeamRole::Owner)).count();
     may_change_member(actor.id, target.id, current.role, owners)?;
-    let onboarding_contact = current.onboarding_contact && role != TeamRole::Viewer;
+    let onboarding_contact = current.onboarding_contact && onramp_domain::team::may_be_onboarding_contact(role);
     if role == current.role && onboarding_contact == current.onboarding_contact {
         return Ok(());
     }

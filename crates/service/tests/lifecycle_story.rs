@@ -394,6 +394,13 @@ async fn ca12_legacy_paper_agreements_import_all_or_nothing_then_version_6_is_is
         assert!(agreement.case_number.is_some());
     }
     assert!(audit::verify_audit(&world.context).await.unwrap() > 10);
+
+    // The count reported is the rows imported, not the agreements in the database.
+    let header = sample.lines().next().unwrap();
+    let row = sample.lines().nth(1).unwrap().replacen("YGM24", "YGM25", 1);
+    let one_more = legacy::import_legacy_agreements(&world.context, &format!("{header}\n{row}\n")).await.unwrap();
+    assert_eq!(one_more, 1);
+    assert_eq!(world.context.store.all_agreements().await.unwrap().len(), 11);
 }
 
 async fn ca10_overlap_a_terms_change_does_not_activate_while_a_termination_is_scheduled(world: World) {

@@ -18,6 +18,7 @@ on_both_backends!(
     team_a_pending_invitation_joins_at_registration_unless_it_expired,
     team_inviting_again_replaces_and_cancelling_withdraws,
     team_the_owner_stays_and_viewers_manage_nothing,
+    team_a_nomination_is_decided_under_the_lock_and_audited,
 );
 
 fn form(email: &str, role: &str) -> InviteForm {
@@ -186,4 +187,37 @@ async fn team_the_owner_stays_and_viewers_manage_nothing(world: World) {
     let actions: Vec<String> =
         world.context.store.audit_records().await.unwrap().into_iter().map(|r| r.action).collect();
     assert_eq!(actions, ["team_role_change", "team_remove"], "refusals write nothing");
+}
+
+/// SPEC §1, AUD-1: nominating oneself onboarding contact reads the member again under the organisation's lock
+/// (a viewer whose stale copy says admin is refused), is audited, and nominating twice writes nothing more.
+async fn team_a_nomination_is_decided_under_the_lock_and_audited(world: World) {
+    let acme = world.organisation("Acme Health", "X26").await;
+    let admin = world.member(&acme, "Ada Admin", TeamRole::Admin, false).await;
+    let stale_copy = admin.clone();
+    let demoted =
+        onramp_domain::Membership { organisation_id: acme.id, role: TeamRole::Viewer, onboarding_contact: false };
+    world.context.store.set_membership(admin.id, Some(&demoted)).await.unwrap();
+    let refused = onramp_service::organisations::nominate_onboarding_contact(&world.context, &stale_copy).await;
+    assert!(matches!(refused, Err(onramp_service::organisations::OrganisationError::Viewer)), "{refused:?}");
+
+    let owner = world.member(&acme, "Olu Owner", TeamRole::Owner, false).await;
+    let audited = || async {
+        world
+            .context
+            .store
+            .audit_records()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.action == "onboarding_contact_nominate")
+            .count()
+    };
+    let nominated = onramp_service::organisations::nominate_onboarding_contact(&world.context, &owner).await.unwrap();
+    assert!(nominated.onboarding_contact);
+    assert_eq!(audited().await, 1);
+    onramp_service::organisations::nominate_onboarding_contact(&world.context, &owner).await.unwrap();
+    assert_eq!(audited().await, 1, "a second nomination changes nothing");
+    let stored = world.context.store.user(owner.id).await.unwrap().unwrap();
+    assert!(stored.membership.is_some_and(|m| m.onboarding_contact));
 }
