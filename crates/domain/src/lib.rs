@@ -22,7 +22,9 @@ mod validation;
 pub use api_product::ApiProduct;
 pub use clock::Clock;
 pub use identifiers::{AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError};
-pub use organisation::{NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind, time_ordered_uuid};
+pub use organisation::{
+    NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind, time_ordered_uuid,
+};
 pub use provider::Provider;
 pub use user::{Membership, NewUser, Password, PersonName, StaffRole, TeamRole, User, UserId};
 pub use validation::{FieldError, FieldErrors};

@@ -43,17 +43,43 @@ impl AgreementSummary {
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum Notification {
     /// An agreement was issued to its contacts (new contract, version-6 uplift or terms change).
-    Issued { agreement: AgreementSummary, origin: Origin },
+    Issued {
+        agreement: AgreementSummary,
+        origin: Origin,
+    },
     /// A deadline is this many days away (CA-11).
-    Reminder { agreement: AgreementSummary, days_before: u32, deadline: Timestamp },
-    Cancelled { agreement: AgreementSummary },
-    Activated { agreement: AgreementSummary },
-    TerminationScheduled { agreement: AgreementSummary, end_date: Date },
-    Terminated { agreement: AgreementSummary },
-    QueryRaised { agreement: AgreementSummary },
+    Reminder {
+        agreement: AgreementSummary,
+        days_before: u32,
+        deadline: Timestamp,
+    },
+    Cancelled {
+        agreement: AgreementSummary,
+    },
+    Activated {
+        agreement: AgreementSummary,
+    },
+    TerminationScheduled {
+        agreement: AgreementSummary,
+        end_date: Date,
+    },
+    Terminated {
+        agreement: AgreementSummary,
+    },
+    QueryRaised {
+        agreement: AgreementSummary,
+    },
     /// A public comment on a case (CASE-1); internal notes are never sent to the connecting party.
-    CaseActivity { case: CaseNumber, author: String, body: String },
-    CaseState { case: CaseNumber, author: String, state: CaseState },
+    CaseActivity {
+        case: CaseNumber,
+        author: String,
+        body: String,
+    },
+    CaseState {
+        case: CaseNumber,
+        author: String,
+        state: CaseState,
+    },
     /// An invitation to join an organisation's team (SPEC §1).
     TeamInvitation {
         organisation: String,
@@ -62,9 +88,17 @@ pub enum Notification {
         register_with: EmailAddress,
         expires_at: Timestamp,
     },
-    TeamMemberAdded { organisation: String, role: TeamRole, added_by: String },
+    TeamMemberAdded {
+        organisation: String,
+        role: TeamRole,
+        added_by: String,
+    },
     /// SEC-2: the link that sets a new password; `path` is relative to the portal's address.
-    PasswordReset { full_name: String, path: String, expires_at: Timestamp },
+    PasswordReset {
+        full_name: String,
+        path: String,
+        expires_at: Timestamp,
+    },
 }
 
 /// A notification as the outbox keeps it.
@@ -166,7 +200,11 @@ mod tests {
             Notification::TerminationScheduled { agreement: summary(), end_date: jiff::civil::date(2027, 3, 1) },
             Notification::Terminated { agreement: summary() },
             Notification::QueryRaised { agreement: summary() },
-            Notification::CaseActivity { case: CaseNumber::from_sequence(1).unwrap(), author: "A".into(), body: "b".into() },
+            Notification::CaseActivity {
+                case: CaseNumber::from_sequence(1).unwrap(),
+                author: "A".into(),
+                body: "b".into(),
+            },
             Notification::CaseState {
                 case: CaseNumber::from_sequence(1).unwrap(),
                 author: "A".into(),
@@ -179,7 +217,11 @@ mod tests {
                 register_with: EmailAddress::parse("v@acme.example").unwrap(),
                 expires_at: at,
             },
-            Notification::TeamMemberAdded { organisation: "Acme".into(), role: TeamRole::Admin, added_by: "Owen".into() },
+            Notification::TeamMemberAdded {
+                organisation: "Acme".into(),
+                role: TeamRole::Admin,
+                added_by: "Owen".into(),
+            },
             Notification::PasswordReset { full_name: "Pat".into(), path: "/password-reset/x".into(), expires_at: at },
         ];
         let mut kinds = Vec::new();

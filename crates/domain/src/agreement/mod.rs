@@ -345,8 +345,8 @@ pub struct LedgerEntry {
     pub deadline: Option<Timestamp>,
 }
 
-/// Why a notification is sent (NOT-1); the notifications issue turns these into mail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Why the state machine asks for a notification (NOT-1); `notification::Notification` is the message sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NotificationKind {
     Issued { origin: Origin },
