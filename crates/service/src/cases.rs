@@ -2,11 +2,13 @@
 //! list of extra addresses. New activity notifies the other side and the watch list, in the same transaction.
 
 use onramp_domain::case::{Case, CaseState, Visibility};
+use onramp_domain::notification::Notification;
 use onramp_domain::{CaseNumber, EmailAddress, User};
 use onramp_store::{AuditEntry, NewNotification, StoreError, UnitOfWork};
 use serde_json::json;
 
 use crate::AppContext;
+use crate::lifecycle::actor_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
@@ -74,7 +76,7 @@ pub async fn comment(
     }
     work.append_audit(
         &AuditEntry {
-            actor: format!("{} <{}>", user.full_name, user.id),
+            actor: actor_of(user),
             action: format!("case_{}", visibility.as_str()),
             entity: "case".into(),
             entity_id: number.to_string(),
@@ -94,13 +96,9 @@ pub async fn comment(
             recipients.dedup();
             recipients
         };
-        let payload = json!({ "case": number.to_string(), "author": user.full_name.as_str(), "body": body });
-        let notification = NewNotification {
-            kind: "case_activity".into(),
-            agreement_id: Some(case.agreement_id),
-            recipients,
-            payload: payload.to_string(),
-        };
+        let activity =
+            Notification::CaseActivity { case: number, author: user.full_name.to_string(), body: body.to_owned() };
+        let notification = NewNotification { notification: activity, recipients };
         work.enqueue_notification(&notification, now).await?;
     }
     work.commit().await?;
@@ -144,7 +142,7 @@ pub async fn set_state(
     work.set_case_state(number, state, now).await?;
     work.append_audit(
         &AuditEntry {
-            actor: format!("{} <{}>", staff.full_name, staff.id),
+            actor: actor_of(staff),
             action: "case_state".into(),
             entity: "case".into(),
             entity_id: number.to_string(),
@@ -155,13 +153,8 @@ pub async fn set_state(
     )
     .await?;
     let recipients = party_recipients(work.as_mut(), number).await?;
-    let payload = json!({ "case": number.to_string(), "author": staff.full_name.as_str(), "state": state.label() });
-    let notification = NewNotification {
-        kind: "case_state".into(),
-        agreement_id: Some(case.agreement_id),
-        recipients,
-        payload: payload.to_string(),
-    };
+    let changed = Notification::CaseState { case: number, author: staff.full_name.to_string(), state };
+    let notification = NewNotification { notification: changed, recipients };
     work.enqueue_notification(&notification, now).await?;
     work.commit().await?;
     case_for(context, staff, number).await
@@ -183,7 +176,7 @@ pub async fn watch(context: &AppContext, user: &User, number: CaseNumber, email:
     work.watch_case(number, email.as_str()).await?;
     work.append_audit(
         &AuditEntry {
-            actor: format!("{} <{}>", user.full_name, user.id),
+            actor: actor_of(user),
             action: "case_watch".into(),
             entity: "case".into(),
             entity_id: number.to_string(),

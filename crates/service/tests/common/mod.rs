@@ -141,7 +141,8 @@ impl World {
     }
 
     pub async fn notifications(&self, kind: &str) -> Vec<onramp_store::Notification> {
-        self.context.store.notifications().await.unwrap().into_iter().filter(|n| n.kind == kind).collect()
+        let all = self.context.store.notifications().await.unwrap();
+        all.into_iter().filter(|n| n.notification.kind() == kind).collect()
     }
 
     pub async fn publish(&self, version: u32) -> lifecycle::UpliftReport {
@@ -166,24 +167,4 @@ pub fn rule(error: LifecycleServiceError) -> LifecycleError {
         LifecycleServiceError::Rule(rule) => rule,
         other => panic!("expected a lifecycle rule, got {other:?}"),
     }
-}
-
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::World::new(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::World::new(database).await).await
-            })*
-        }
-    };
 }

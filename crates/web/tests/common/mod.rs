@@ -45,27 +45,6 @@ async fn serve(database: TestDatabase, context: AppContext, clock: Arc<ManualClo
     TestApp { address, context, clock, database }
 }
 
-#[allow(unused_macros)]
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::common::spawn_app(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::common::spawn_app(database).await).await
-            })*
-        }
-    };
-}
-
 /// A browser-like client: keeps cookies, sends `Sec-Fetch-Site: same-origin` like a browser on our own forms.
 pub fn browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
