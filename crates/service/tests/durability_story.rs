@@ -205,6 +205,8 @@ async fn jobs_that_cannot_run_back_off_then_fail_for_good(world: World) {
 
     world.context.store.retry_failed_job(ghost_job.id, world.now()).await.unwrap();
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), 1);
+    // The story leaves its failed jobs and the retried one behind: they are what it checks.
+    world.expect_unsettled_jobs();
 }
 
 /// The optimistic lock: saving an agreement that is not one version ahead of the stored one is refused.

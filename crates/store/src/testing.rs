@@ -161,6 +161,22 @@ pub async fn unsettled_jobs(store: &dyn Repository, now: Timestamp) -> Vec<Strin
         .collect()
 }
 
+/// [`unsettled_jobs`] for a `Drop` impl: it cannot await inside the test's runtime, so this connects to `url`
+/// afresh from a thread with its own runtime (as [`TestDatabase`]'s drop does).
+pub fn unsettled_jobs_blocking(url: &DatabaseUrl, now: Timestamp) -> Vec<String> {
+    let url = url.clone();
+    let checked = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a test runtime");
+        runtime.block_on(async {
+            let store = connect(&url, &ConnectOptions::default()).await.expect("connect to the test database");
+            let unsettled = unsettled_jobs(store.as_ref(), now).await;
+            store.close().await;
+            unsettled
+        })
+    });
+    checked.join().unwrap_or_else(|_| vec!["the job queue check panicked".to_owned()])
+}
+
 /// Declares each story as one `#[tokio::test]` per backend, named after it, in modules `sqlite` and
 /// `postgres`: `on_both_backends!(World::new; story_a, story_b);` runs `story_a(World::new(database).await)`.
 /// The fixture is an `async fn(TestDatabase) -> T`, named as the calling file names it. The PostgreSQL tests
