@@ -71,11 +71,13 @@ pub enum Notification {
     },
     /// A public comment on a case (CASE-1); internal notes are never sent to the connecting party.
     CaseActivity {
+        agreement: AgreementId,
         case: CaseNumber,
         author: String,
         body: String,
     },
     CaseState {
+        agreement: AgreementId,
         case: CaseNumber,
         author: String,
         state: CaseState,
@@ -136,11 +138,8 @@ impl Notification {
             | Self::TerminationScheduled { agreement, .. }
             | Self::Terminated { agreement }
             | Self::QueryRaised { agreement } => Some(agreement.id),
-            Self::CaseActivity { .. }
-            | Self::CaseState { .. }
-            | Self::TeamInvitation { .. }
-            | Self::TeamMemberAdded { .. }
-            | Self::PasswordReset { .. } => None,
+            Self::CaseActivity { agreement, .. } | Self::CaseState { agreement, .. } => Some(*agreement),
+            Self::TeamInvitation { .. } | Self::TeamMemberAdded { .. } | Self::PasswordReset { .. } => None,
         }
     }
 
@@ -201,11 +200,13 @@ mod tests {
             Notification::Terminated { agreement: summary() },
             Notification::QueryRaised { agreement: summary() },
             Notification::CaseActivity {
+                agreement: AgreementId(uuid::Uuid::nil()),
                 case: CaseNumber::from_sequence(1).unwrap(),
                 author: "A".into(),
                 body: "b".into(),
             },
             Notification::CaseState {
+                agreement: AgreementId(uuid::Uuid::nil()),
                 case: CaseNumber::from_sequence(1).unwrap(),
                 author: "A".into(),
                 state: CaseState::Resolved,

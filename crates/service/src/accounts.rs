@@ -5,7 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, StaffRole, User};
-use onramp_store::StoreError;
+use onramp_store::{LoginFailures, SignedIn, StoreError};
 use serde::Deserialize;
 
 use crate::{AppContext, password};
@@ -97,7 +97,9 @@ pub struct NewSession {
 pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> Result<NewSession, AccountError> {
     let now = context.clock.now();
     let email = EmailAddress::parse(email).map_err(|_| AccountError::WrongCredentials)?;
-    if let Some((failures, last)) = context.store.login_failures(email.as_str()).await? {
+    if let Some(LoginFailures { count: failures, last_failure: last }) =
+        context.store.login_failures(email.as_str()).await?
+    {
         let until = last.saturating_add(LOCKOUT).unwrap_or(last);
         if failures >= MAX_FAILURES && now < until {
             return Err(AccountError::Locked { until });
@@ -110,7 +112,8 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
         None => false,
     };
     let Some(user) = user.filter(|_| matches) else {
-        let (failures, last) = context.store.record_login_failure(email.as_str(), now).await?;
+        let LoginFailures { count: failures, last_failure: last } =
+            context.store.record_login_failure(email.as_str(), now).await?;
         if failures >= MAX_FAILURES {
             return Err(AccountError::Locked { until: last.saturating_add(LOCKOUT).unwrap_or(last) });
         }
@@ -125,7 +128,7 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
 }
 
 /// The session a cookie token belongs to, if it is still valid.
-pub async fn session(context: &AppContext, token: &str) -> Result<Option<(User, String)>, StoreError> {
+pub async fn session(context: &AppContext, token: &str) -> Result<Option<SignedIn>, StoreError> {
     context.store.session(&sha256_hex(token), context.clock.now()).await
 }
 

@@ -102,7 +102,7 @@ async fn write(
     }
     let before = decision.state.map(|_| json!({ "state": case.state.as_str() }).to_string());
     let entry = AuditEntry {
-        actor: user.actor().audit_label(),
+        actor: user.actor(),
         action: decision.action.to_owned(),
         entity: "case".into(),
         entity_id: number.to_string(),
@@ -113,8 +113,10 @@ async fn write(
     let Some(audience) = decision.notify else { return Ok(()) };
     let author = user.full_name.to_string();
     let notification = match (&decision.activity, decision.state) {
-        (Some((_, body)), _) => Notification::CaseActivity { case: number, author, body: body.clone() },
-        (None, Some(state)) => Notification::CaseState { case: number, author, state },
+        (Some((_, body)), _) => {
+            Notification::CaseActivity { agreement: case.agreement_id, case: number, author, body: body.clone() }
+        }
+        (None, Some(state)) => Notification::CaseState { agreement: case.agreement_id, case: number, author, state },
         (None, None) => return Ok(()),
     };
     let recipients = match audience {
@@ -127,15 +129,7 @@ async fn write(
             recipients
         }
     };
-    let stored =
-        notification.to_stored().map_err(|e| StoreError::Corrupt { entity: "notification", reason: e.to_string() })?;
-    let mail = NewNotification {
-        kind: stored.kind,
-        agreement_id: Some(case.agreement_id),
-        recipients,
-        payload: stored.payload,
-    };
-    work.enqueue_notification(&mail, now).await
+    work.enqueue_notification(&NewNotification { notification, recipients }, now).await
 }
 
 /// Who hears of the agreement team's activity on a case: the watch list, the organisation's onboarding

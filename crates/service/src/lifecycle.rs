@@ -11,12 +11,14 @@ use onramp_domain::agreement::{
     uplift_permitted,
 };
 use onramp_domain::case::{CaseState, Visibility};
+use onramp_domain::notification::{AgreementSummary, Notification};
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{AgreementNumber, ApiProduct, CaseNumber, Organisation, OrganisationId, User};
-use onramp_store::{AuditEntry, Job, NewNotification, Sequence, StoreError, UnitOfWork};
+use onramp_store::{AuditEntry, ClaimedJob, LiveAgreements, NewNotification, Sequence, StoreError, UnitOfWork};
 use serde_json::json;
 
 use crate::AppContext;
+use crate::jobs::{self, AgreementTimer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleServiceError {
@@ -56,7 +58,7 @@ fn snapshot(organisation: &Organisation) -> OrganisationSnapshot {
 }
 
 async fn load_chain(work: &mut dyn UnitOfWork) -> Result<Chain> {
-    let (active, draft) = work.live_agreements().await?;
+    let LiveAgreements { active, draft } = work.live_agreements().await?;
     Ok(Chain { organisation: snapshot(work.organisation()), active, draft })
 }
 
@@ -153,13 +155,9 @@ async fn write(
     accepted: Option<AcceptedText>,
 ) -> Result<Vec<Agreement>> {
     let actor = command.actor();
-    let actor_text = match &actor {
-        Actor::User { id, name } => format!("{name} <{id}>"),
-        other => other.to_string(),
-    };
     let action = command.action();
     let audit = |entity: &str, entity_id: String, before: Option<String>, after: Option<String>| AuditEntry {
-        actor: actor_text.clone(),
+        actor: actor.clone(),
         action: action.to_owned(),
         entity: entity.to_owned(),
         entity_id,
@@ -200,8 +198,11 @@ async fn write(
     let mut people: Option<Recipients> = None;
     for effect in decision.effects {
         match effect {
-            Effect::Schedule { agreement, timer, at } => work.schedule(agreement, timer, at).await?,
-            Effect::CancelTimers { agreement, kinds } => work.cancel_timers(agreement, &kinds).await?,
+            Effect::Schedule { agreement, timer, at } => {
+                let organisation = work.organisation().id;
+                jobs::schedule_timer(work, organisation, agreement, timer, at, now).await?;
+            }
+            Effect::CancelTimers { agreement, kinds } => jobs::cancel_timers(work, agreement, &kinds).await?,
             Effect::Ledger { agreement, entry } => work.append_ledger(agreement, &entry).await?,
             Effect::OpenCase { .. } => {}
             Effect::CommentOnCase { case, body } => {
@@ -220,21 +221,12 @@ async fn write(
                     people = Some(recipients(work).await?);
                 }
                 let addresses = people.as_ref().map(|p| p.addresses.clone()).unwrap_or_default();
-                let subject = saved.iter().find(|a| a.id == agreement).cloned();
-                let payload = json!({
-                    "notification": &kind,
-                    "agreement": subject.as_ref().map(|a| json!({
-                        "id": a.id, "number": a.number.to_string(), "name": a.name, "state": a.state.label(),
-                        "terms_version": a.terms_version, "review_deadline": a.review_deadline,
-                        "case": a.case_number.map(|c| c.to_string()),
-                    })),
-                    "organisation": work.organisation().details.name,
-                });
+                let subject =
+                    saved.iter().find(|a| a.id == agreement).ok_or(LifecycleServiceError::NotFound("agreement"))?;
+                let summary = AgreementSummary::of(subject, &work.organisation().details.name);
                 let notification = NewNotification {
-                    kind: kind.as_str().to_owned(),
-                    agreement_id: Some(agreement),
+                    notification: Notification::about_agreement(kind, summary),
                     recipients: addresses,
-                    payload: payload.to_string(),
                 };
                 work.enqueue_notification(&notification, now).await?;
             }
@@ -287,7 +279,7 @@ async fn organisation_of(context: &AppContext, agreement: AgreementId) -> Result
 /// The terms new contracts are written on: the newest version published in this Onramp, or, before any
 /// publication, the first digital version shipped (6). Shipped versions newer than that wait for CA-5.
 pub async fn current_terms_version(context: &AppContext) -> Result<u32> {
-    let published = context.store.publications().await?.into_iter().map(|(version, _, _)| version).max();
+    let published = context.store.publications().await?.into_iter().map(|p| p.version).max();
     let first_digital =
         context.terms.versions().find(|t| t.medium == onramp_domain::terms::Medium::Digital).map(|t| t.version);
     published.or(first_digital).ok_or(LifecycleServiceError::UnknownTerms(0))
@@ -422,11 +414,15 @@ pub enum Fired {
 }
 
 /// Fires one claimed timer: decides, writes and removes the job in one transaction, so it acts exactly once.
-#[tracing::instrument(skip_all, fields(agreement = %job.agreement_id, timer = job.timer.as_str()))]
-pub async fn fire(context: &AppContext, job: &Job, now: Timestamp) -> Result<Fired> {
-    let mut work = context.store.begin(job.organisation_id).await?;
+#[tracing::instrument(skip_all, fields(agreement = %timer.agreement_id, timer = timer.timer.as_str()))]
+pub async fn fire(context: &AppContext, timer: &AgreementTimer, job: &ClaimedJob, now: Timestamp) -> Result<Fired> {
+    let organisation = match job.organisation_id {
+        Some(organisation) => organisation,
+        None => organisation_of(context, timer.agreement_id).await?,
+    };
+    let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
-    let command = Command::TimerFired { agreement: job.agreement_id, timer: job.timer };
+    let command = Command::TimerFired { agreement: timer.agreement_id, timer: timer.timer };
     let decision = decide(&chain, command.clone(), now, &context.config.rules())?;
     let fired = if let Some(reason) = &decision.no_op {
         tracing::info!(reason = %reason, "timer did nothing: the agreement has moved on");

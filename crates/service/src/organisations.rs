@@ -71,7 +71,7 @@ pub async fn nominate_onboarding_contact(context: &AppContext, user: &User) -> R
             .to_string()
     };
     let entry = AuditEntry {
-        actor: user.actor().audit_label(),
+        actor: user.actor(),
         action: "onboarding_contact_nominate".into(),
         entity: "membership".into(),
         entity_id: user.id.to_string(),

@@ -4,10 +4,10 @@
 //! worker like every other message; until SMTP delivery exists the outbox row is the seam.
 
 use jiff::SignedDuration;
+use onramp_domain::notification::Notification;
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{EmailAddress, FieldErrors, Password, UserId};
 use onramp_store::{NewNotification, StoreError};
-use serde_json::json;
 
 use crate::{AppContext, accounts, password};
 
@@ -45,15 +45,12 @@ pub async fn request(context: &AppContext, email: &str) -> Result<(), ResetError
     let token = accounts::random_token();
     let expires_at = now.saturating_add(LINK_LIFETIME).unwrap_or(now);
     let mail = NewNotification {
-        kind: "password_reset".into(),
-        agreement_id: None,
+        notification: Notification::PasswordReset {
+            full_name: user.full_name.to_string(),
+            path: link_path(&token),
+            expires_at,
+        },
         recipients: vec![user.email.as_str().to_owned()],
-        payload: json!({
-            "full_name": user.full_name.as_str(),
-            "path": link_path(&token),
-            "expires_at": expires_at.to_string(),
-        })
-        .to_string(),
     };
     context.store.start_password_reset(&user, &sha256_hex(&token), expires_at, &mail, now).await?;
     tracing::info!(user = %user.id, "password reset link written to the outbox");

@@ -6,6 +6,7 @@
 //! chain and, for an invitation, its notification to the outbox in the same transaction.
 
 use jiff::Timestamp;
+use onramp_domain::notification::Notification;
 use onramp_domain::team::{
     Invitation, InvitationId, InvitationState, TeamRuleError, assignable_role, may_change_member,
 };
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppContext;
+use crate::lifecycle::actor_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -49,10 +51,6 @@ pub enum Invited {
     Joined(EmailAddress),
     /// No account has the address: it joins when it registers, until the invitation expires.
     Pending(Invitation),
-}
-
-fn actor_text(user: &User) -> String {
-    format!("{} <{}>", user.full_name, user.id)
 }
 
 fn membership_json(user: &User, role: TeamRole, onboarding_contact: bool) -> String {
@@ -148,7 +146,7 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
                 work.close_invitation(pending.id, InvitationState::Accepted, now).await?;
             }
             let entry = AuditEntry {
-                actor: actor_text(actor),
+                actor: actor_of(actor),
                 action: "team_invite".into(),
                 entity: "membership".into(),
                 entity_id: user.id.to_string(),
@@ -156,13 +154,8 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
                 after: Some(membership_json(&user, role, false)),
             };
             work.append_audit(&entry, now).await?;
-            let payload = json!({
-                "notification": "team_member_added",
-                "organisation": organisation,
-                "role": role.as_str(),
-                "added_by": actor.full_name,
-            });
-            notify(work.as_mut(), "team_member_added", &email, &payload, now).await?;
+            let added = Notification::TeamMemberAdded { organisation, role, added_by: actor.full_name.to_string() };
+            notify(work.as_mut(), added, &email, now).await?;
             Invited::Joined(email)
         }
         None => {
@@ -173,7 +166,7 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
             let invitation = Invitation::new(membership.organisation_id, email.clone(), role, actor, now);
             work.save_invitation(&invitation).await?;
             let entry = AuditEntry {
-                actor: actor_text(actor),
+                actor: actor_of(actor),
                 action: "team_invite".into(),
                 entity: "invitation".into(),
                 entity_id: invitation.id.to_string(),
@@ -181,15 +174,14 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
                 after: Some(invitation_json(&invitation)),
             };
             work.append_audit(&entry, now).await?;
-            let payload = json!({
-                "notification": "team_invitation",
-                "organisation": organisation,
-                "role": role.as_str(),
-                "invited_by": actor.full_name,
-                "register_with": email,
-                "expires_at": invitation.expires_at,
-            });
-            notify(work.as_mut(), "team_invitation", &email, &payload, now).await?;
+            let invited = Notification::TeamInvitation {
+                organisation,
+                role,
+                invited_by: actor.full_name.to_string(),
+                register_with: email.clone(),
+                expires_at: invitation.expires_at,
+            };
+            notify(work.as_mut(), invited, &email, now).await?;
             Invited::Pending(invitation)
         }
     };
@@ -199,18 +191,11 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
 
 async fn notify(
     work: &mut dyn UnitOfWork,
-    kind: &str,
+    notification: Notification,
     to: &EmailAddress,
-    payload: &serde_json::Value,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let notification = NewNotification {
-        kind: kind.to_owned(),
-        agreement_id: None,
-        recipients: vec![to.to_string()],
-        payload: payload.to_string(),
-    };
-    work.enqueue_notification(&notification, now).await
+    work.enqueue_notification(&NewNotification { notification, recipients: vec![to.to_string()] }, now).await
 }
 
 /// Gives a member of the actor's team the role `role` (admin or viewer). Moving someone to viewer ends their
@@ -230,7 +215,7 @@ pub async fn change_role(context: &AppContext, actor: &User, member: UserId, rol
     }
     work.update_member(target.id, role, onboarding_contact).await?;
     let entry = AuditEntry {
-        actor: actor_text(actor),
+        actor: actor_of(actor),
         action: "team_role_change".into(),
         entity: "membership".into(),
         entity_id: target.id.to_string(),
@@ -253,7 +238,7 @@ pub async fn remove_member(context: &AppContext, actor: &User, member: UserId) -
     may_change_member(actor.id, target.id, current.role, owners)?;
     work.remove_member(target.id).await?;
     let entry = AuditEntry {
-        actor: actor_text(actor),
+        actor: actor_of(actor),
         action: "team_remove".into(),
         entity: "membership".into(),
         entity_id: target.id.to_string(),
@@ -285,7 +270,7 @@ pub async fn cancel_invitation(context: &AppContext, actor: &User, id: Invitatio
     work.close_invitation(invitation.id, InvitationState::Cancelled, now).await?;
     let cancelled = Invitation { state: InvitationState::Cancelled, ..invitation.clone() };
     let entry = AuditEntry {
-        actor: actor_text(actor),
+        actor: actor_of(actor),
         action: "team_invitation_cancel".into(),
         entity: "invitation".into(),
         entity_id: invitation.id.to_string(),
@@ -316,7 +301,7 @@ pub async fn register_invited(
     work.add_member(id, invitation.role).await?;
     work.close_invitation(invitation.id, InvitationState::Accepted, now).await?;
     let entry = AuditEntry {
-        actor: format!("{} <{}>", user.full_name, id),
+        actor: onramp_domain::agreement::Actor::User { id, name: user.full_name.to_string() },
         action: "team_join".into(),
         entity: "membership".into(),
         entity_id: id.to_string(),

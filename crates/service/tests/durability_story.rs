@@ -3,22 +3,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use common::{DAY, World};
 use onramp_domain::ApiProduct;
 use onramp_domain::agreement::{Actor, AgreementState, Origin};
+use onramp_service::jobs::{AgreementTimer, BackgroundJob};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
 use onramp_service::{AppContext, audit, jobs};
+use onramp_store::NewJob;
 
-on_both_backends!(
+onramp_store::on_both_backends!(
+    World::new;
     ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once,
     ca05_an_uplift_killed_half_way_finishes_on_restart_with_every_organisation_uplifted_once,
     ca_numbers_are_gapless_and_unique_under_concurrent_creation,
     aud2_verify_audit_names_an_edited_entry,
     aud2_verify_audit_names_a_deleted_entry,
     aud2_verify_audit_names_a_reordered_entry,
+    jobs_that_cannot_run_back_off_then_fail_for_good,
+    a_change_made_on_a_stale_agreement_version_is_refused,
 );
 
 const DEADLINES: usize = 1000;
@@ -153,4 +157,64 @@ async fn ca_numbers_are_gapless_and_unique_under_concurrent_creation(world: Worl
     case_numbers.sort_unstable();
     assert_eq!(numbers, (1..=20).collect::<Vec<i64>>(), "CNTR numbers in order, no gap, no duplicate");
     assert_eq!(case_numbers, (1..=20).collect::<Vec<i64>>(), "CS numbers likewise");
+}
+
+/// A job no handler understands, or whose payload does not decode, fails for good at once; one whose handler
+/// fails is retried with back-off and fails for good after `MAX_ATTEMPTS`. An operator can put it back.
+async fn jobs_that_cannot_run_back_off_then_fail_for_good(world: World) {
+    let organisation = world.organisation("Acme Health", "X26").await;
+    let now = world.now();
+    let ghost = AgreementTimer {
+        agreement_id: onramp_domain::agreement::AgreementId(uuid::Uuid::nil()),
+        timer: onramp_domain::agreement::TimerKind::AutoAccept,
+    };
+    let raw = |kind: &'static str, payload: &str| NewJob {
+        kind,
+        dedup_key: None,
+        organisation_id: None,
+        payload: payload.to_owned(),
+        priority: 0,
+        run_at: now,
+    };
+    let mut work = world.context.store.begin(organisation.id).await.unwrap();
+    work.enqueue(&ghost.to_job(None, now).unwrap(), now).await.unwrap();
+    work.enqueue(&raw("carrier_pigeon", "{}"), now).await.unwrap();
+    work.enqueue(&raw(AgreementTimer::KIND, "not json"), now).await.unwrap();
+    work.commit().await.unwrap();
+
+    let first = world.run_timers().await;
+    assert_eq!((first.failed, first.failed_permanently), (1, 2), "{first:?}");
+    for attempts in 1..jobs::MAX_ATTEMPTS {
+        world.jump(jobs::backoff(attempts) - jiff::SignedDuration::from_secs(1));
+        assert_eq!(world.run_timers().await, jobs::RunReport::default(), "not before its back-off");
+        world.jump(jiff::SignedDuration::from_secs(1));
+        let report = world.run_timers().await;
+        let expected = if attempts + 1 < jobs::MAX_ATTEMPTS { (1, 0) } else { (0, 1) };
+        assert_eq!((report.failed, report.failed_permanently), expected, "attempt {}: {report:?}", attempts + 1);
+    }
+
+    let failed = world.context.store.failed_jobs().await.unwrap();
+    assert_eq!(failed.len(), 3);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "failed jobs are not pending");
+    let ghost_job = failed.iter().find(|j| j.dedup_key == ghost.dedup_key()).unwrap();
+    assert_eq!(ghost_job.attempts, jobs::MAX_ATTEMPTS);
+    assert!(ghost_job.last_error.as_deref().unwrap_or_default().contains("not found"), "{ghost_job:?}");
+    let pigeon = failed.iter().find(|j| j.kind == "carrier_pigeon").unwrap();
+    assert_eq!(pigeon.attempts, 1, "an unknown kind is not retried");
+    assert!(world.run_timers().await == jobs::RunReport::default(), "failed jobs are never claimed again");
+
+    world.context.store.retry_failed_job(ghost_job.id, world.now()).await.unwrap();
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 1);
+    // The story leaves its failed jobs and the retried one behind: they are what it checks.
+    world.expect_unsettled_jobs();
+}
+
+/// The optimistic lock: saving an agreement that is not one version ahead of the stored one is refused.
+async fn a_change_made_on_a_stale_agreement_version_is_refused(world: World) {
+    let (organisation, _, issued) = world.issued_contract("Acme Health", "X26").await;
+    let stored = world.agreement(&issued).await;
+    let mut work = world.context.store.begin(organisation.id).await.unwrap();
+    let stale = work.save_agreement(&stored).await.unwrap_err();
+    assert!(matches!(stale, onramp_store::StoreError::StaleVersion { entity: "agreement" }), "{stale:?}");
+    assert_eq!(stale.to_string(), "that agreement was changed by someone else meanwhile");
 }

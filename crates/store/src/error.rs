@@ -1,11 +1,15 @@
 /// Why a storage call failed, in the terms the layers above act on: a missing row is a 404, a uniqueness
-/// clash a 409, an unreachable database a 503, anything else an internal error whose cause is only logged.
+/// clash or a stale version a 409, an unreachable database a 503, anything else an internal error whose cause
+/// is only logged.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
     #[error("{what} is already taken")]
     Conflict { what: &'static str },
+    /// An optimistic-lock check failed: the row is no longer at the version the change was made on.
+    #[error("that {entity} was changed by someone else meanwhile")]
+    StaleVersion { entity: &'static str },
     #[error("the database cannot be reached")]
     Unavailable(#[source] sqlx::Error),
     #[error("a stored {entity} could not be read back: {reason}")]

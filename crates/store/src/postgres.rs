@@ -6,12 +6,46 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Pool, Postgres};
 
-use crate::{ConnectOptions, DatabaseUrl};
+use crate::{ConnectOptions, DatabaseUrl, StoreError};
+
+// The implementation, one module per area, shared with `sqlite.rs`: each uses `super::{Db, Store, …}`.
+#[path = "shared/agreements.rs"]
+mod agreements;
+#[path = "shared/audit.rs"]
+mod audit;
+#[path = "shared/cases.rs"]
+mod cases;
+#[path = "shared/database.rs"]
+mod database;
+#[path = "shared/demo_clock.rs"]
+mod demo_clock;
+#[path = "shared/invitations.rs"]
+mod invitations;
+#[path = "shared/jobs.rs"]
+mod jobs;
+#[path = "shared/organisations.rs"]
+mod organisations;
+#[path = "shared/outbox.rs"]
+mod outbox;
+#[path = "shared/sessions.rs"]
+mod sessions;
+#[path = "shared/users.rs"]
+mod users;
+#[path = "shared/work/core.rs"]
+mod work;
+#[path = "shared/work/agreements.rs"]
+mod work_agreements;
+#[path = "shared/work/cases.rs"]
+mod work_cases;
+#[path = "shared/work/records.rs"]
+mod work_records;
+#[path = "shared/work/team.rs"]
+mod work_team;
 
 type Db = Postgres;
 type Store = PostgresStore;
 const BACKEND: crate::Backend = crate::Backend::Postgres;
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -48,9 +82,13 @@ async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, 
 
 /// Loads and locks the organisation a unit of work is about: decisions on one organisation queue here,
 /// decisions on different organisations run side by side.
-const LOCK_ORGANISATION: &str = "SELECT id, name, ods_code, company_number, registered_address, kind, delivery_notice_mailbox, im1_supplier, created_at FROM organisations WHERE id = $1 FOR UPDATE";
+const LOCK_ORGANISATION: &str =
+    concat!("SELECT ", organisation_columns!(), " FROM organisations WHERE id = $1 FOR UPDATE");
 
 /// Claims due jobs; `SKIP LOCKED` lets several workers claim side by side without taking the same job.
-const CLAIM_JOBS: &str = "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, agreement_id, organisation_id, kind, parameter, run_at, attempts";
-
-include!("repository.rs");
+const CLAIM_JOBS: &str = concat!(
+    "UPDATE background_jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM background_jobs \
+     WHERE run_at <= $1 AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
+     ORDER BY priority DESC, run_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING ",
+    claimed_job_columns!()
+);

@@ -7,12 +7,46 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 
-use crate::{ConnectOptions, DatabaseUrl, SqliteDurability};
+use crate::{ConnectOptions, DatabaseUrl, SqliteDurability, StoreError};
+
+// The implementation, one module per area, shared with `postgres.rs`: each uses `super::{Db, Store, …}`.
+#[path = "shared/agreements.rs"]
+mod agreements;
+#[path = "shared/audit.rs"]
+mod audit;
+#[path = "shared/cases.rs"]
+mod cases;
+#[path = "shared/database.rs"]
+mod database;
+#[path = "shared/demo_clock.rs"]
+mod demo_clock;
+#[path = "shared/invitations.rs"]
+mod invitations;
+#[path = "shared/jobs.rs"]
+mod jobs;
+#[path = "shared/organisations.rs"]
+mod organisations;
+#[path = "shared/outbox.rs"]
+mod outbox;
+#[path = "shared/sessions.rs"]
+mod sessions;
+#[path = "shared/users.rs"]
+mod users;
+#[path = "shared/work/core.rs"]
+mod work;
+#[path = "shared/work/agreements.rs"]
+mod work_agreements;
+#[path = "shared/work/cases.rs"]
+mod work_cases;
+#[path = "shared/work/records.rs"]
+mod work_records;
+#[path = "shared/work/team.rs"]
+mod work_team;
 
 type Db = Sqlite;
 type Store = SqliteStore;
 const BACKEND: crate::Backend = crate::Backend::Sqlite;
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -50,9 +84,12 @@ async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, 
 
 /// Loads and locks the organisation a unit of work is about. SQLite's `BEGIN IMMEDIATE` already holds the
 /// database's one write lock, so a plain read suffices.
-const LOCK_ORGANISATION: &str = "SELECT id, name, ods_code, company_number, registered_address, kind, delivery_notice_mailbox, im1_supplier, created_at FROM organisations WHERE id = $1";
+const LOCK_ORGANISATION: &str = concat!("SELECT ", organisation_columns!(), " FROM organisations WHERE id = $1");
 
 /// Claims due jobs; runs under `BEGIN IMMEDIATE`, so two claims never overlap.
-const CLAIM_JOBS: &str = "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE run_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY run_at LIMIT $3) RETURNING id, agreement_id, organisation_id, kind, parameter, run_at, attempts";
-
-include!("repository.rs");
+const CLAIM_JOBS: &str = concat!(
+    "UPDATE background_jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM background_jobs \
+     WHERE run_at <= $1 AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
+     ORDER BY priority DESC, run_at LIMIT $3) RETURNING ",
+    claimed_job_columns!()
+);

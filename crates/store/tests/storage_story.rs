@@ -11,29 +11,19 @@ use onramp_domain::{
 use onramp_store::StoreError;
 use onramp_store::testing::TestDatabase;
 
-/// Declares one `#[tokio::test]` per backend for each story `async fn(&TestDatabase)`.
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                let database = onramp_store::testing::TestDatabase::sqlite().await;
-                super::$story(&database).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(&database).await
-            })*
-        }
-    };
-}
+onramp_store::on_both_backends!(
+    database;
+    organisation_story,
+    user_story,
+    membership_story,
+    provider_story,
+    corrupt_row_story,
+);
 
-on_both_backends!(organisation_story, user_story, membership_story, provider_story, corrupt_row_story);
+/// The stories get the fresh database itself.
+async fn database(database: TestDatabase) -> TestDatabase {
+    database
+}
 
 fn now() -> Timestamp {
     "2026-11-21T09:30:00Z".parse().unwrap()
@@ -61,7 +51,7 @@ fn person(email: &str, name: &str, roles: Vec<StaffRole>) -> NewUser {
     }
 }
 
-async fn organisation_story(database: &TestDatabase) {
+async fn organisation_story(database: TestDatabase) {
     let store = database.store();
     store.ping().await.unwrap();
     assert_eq!(store.backend(), database.url().backend());
@@ -96,7 +86,7 @@ async fn organisation_story(database: &TestDatabase) {
     assert_eq!(store.organisation(OrganisationId(uuid::Uuid::nil())).await.unwrap(), None);
 }
 
-async fn user_story(database: &TestDatabase) {
+async fn user_story(database: TestDatabase) {
     let store = database.store();
     let staff = store
         .create_user(
@@ -118,7 +108,7 @@ async fn user_story(database: &TestDatabase) {
     assert_eq!(store.user_by_email(&EmailAddress::parse("nobody@x.example").unwrap()).await.unwrap(), None);
 }
 
-async fn membership_story(database: &TestDatabase) {
+async fn membership_story(database: TestDatabase) {
     let store = database.store();
     let acme = store.create_organisation(&organisation("Acme Health", "X26"), now()).await.unwrap();
     let beacon = store.create_organisation(&organisation("Beacon Apps", "B01"), now()).await.unwrap();
@@ -158,7 +148,7 @@ async fn membership_story(database: &TestDatabase) {
     assert!(matches!(refused, Err(StoreError::NotFound { entity: "user" })), "{refused:?}");
 }
 
-async fn provider_story(database: &TestDatabase) {
+async fn provider_story(database: TestDatabase) {
     let store = database.store();
     assert_eq!(store.provider().await.unwrap(), None);
     let provider = Provider {
@@ -174,7 +164,7 @@ async fn provider_story(database: &TestDatabase) {
 }
 
 /// A row edited by hand into something the domain refuses is reported as corrupt, naming the entity.
-async fn corrupt_row_story(database: &TestDatabase) {
+async fn corrupt_row_story(database: TestDatabase) {
     let store = database.store();
     let provider = Provider { name: "P".into(), service_desk_email: EmailAddress::parse("desk@p.example").unwrap() };
     store.save_provider(&provider).await.unwrap();

@@ -49,8 +49,13 @@ impl From<StoreError> for WebError {
         match error {
             StoreError::NotFound { .. } => Self::NotFound,
             StoreError::Conflict { what } => Self::Conflict(format!("That {what} is already taken.")),
+            StoreError::StaleVersion { .. } => Self::Conflict(
+                "That agreement was changed by someone else while you were working on it. Reload the page and try \
+                 again."
+                    .into(),
+            ),
             StoreError::Unavailable(_) => Self::Unavailable,
-            StoreError::Corrupt { .. } | StoreError::Database(_) | StoreError::Migration(_) => {
+            error @ (StoreError::Corrupt { .. } | StoreError::Database(_) | StoreError::Migration(_)) => {
                 Self::Internal(Box::new(error))
             }
         }
@@ -272,4 +277,16 @@ fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_version_is_a_conflict_that_asks_to_reload() {
+        let error = WebError::from(StoreError::StaleVersion { entity: "agreement" });
+        assert_eq!(error.status(), StatusCode::CONFLICT);
+        assert!(error.to_string().contains("Reload the page and try again."), "{error}");
+    }
 }

@@ -49,7 +49,7 @@ impl Visitor {
     pub async fn from_headers(context: &AppContext, headers: &HeaderMap) -> Result<Self, WebError> {
         let demo_mode = context.demo_clock.is_some();
         if let Some(token) = cookie(headers, SESSION_COOKIE)
-            && let Some((user, csrf_token)) = accounts::session(context, &token).await?
+            && let Some(onramp_store::SignedIn { user, csrf_token }) = accounts::session(context, &token).await?
         {
             return Ok(Self {
                 user: Some(user),

@@ -158,7 +158,7 @@ async fn publication_dates(context: &AppContext) -> Result<Vec<(u32, String)>, W
         .publications()
         .await?
         .into_iter()
-        .map(|(version, at, _)| (version, long_date(onramp_domain::calendar::date_of(at))))
+        .map(|p| (p.version, long_date(onramp_domain::calendar::date_of(p.published_at))))
         .collect())
 }
 

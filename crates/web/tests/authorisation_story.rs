@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use common::{TestApp, browser, csrf_token};
@@ -12,7 +11,10 @@ use onramp_domain::agreement::Origin;
 use onramp_domain::{ApiProduct, EmailAddress, Membership, NewUser, PersonName, StaffRole, TeamRole};
 use onramp_service::lifecycle;
 
-on_both_backends!(sec1_every_route_answers_each_kind_of_visitor_as_expected);
+onramp_store::on_both_backends!(
+    common::spawn_app;
+    sec1_every_route_answers_each_kind_of_visitor_as_expected,
+);
 
 /// Expected status for: not signed in, viewer of the owning organisation, user of another organisation.
 const EXPECTED: &[(&str, &str, [u16; 3])] = &[

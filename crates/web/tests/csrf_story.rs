@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -16,7 +15,10 @@ use onramp_domain::{ApiProduct, Membership, StaffRole, TeamRole};
 use onramp_service::lifecycle;
 use reqwest::cookie::Jar;
 
-on_both_backends!(sec2_every_form_refuses_a_missing_token_a_foreign_origin_and_a_cross_site_post);
+onramp_store::on_both_backends!(
+    common::spawn_app;
+    sec2_every_form_refuses_a_missing_token_a_foreign_origin_and_a_cross_site_post,
+);
 
 /// Everything a refused form could have changed, compared before and after.
 async fn fingerprint(app: &TestApp) -> String {

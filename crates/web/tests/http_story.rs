@@ -2,13 +2,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use common::TestApp;
 use onramp_service::demo;
 
-on_both_backends!(probes_story, pages_story, demo_data_story, a_failure_shows_a_reference_that_is_in_the_log);
+onramp_store::on_both_backends!(
+    common::spawn_app;
+    probes_story,
+    pages_story,
+    demo_data_story,
+    a_failure_shows_a_reference_that_is_in_the_log,
+);
 
 async fn probes_story(app: TestApp) {
     let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();

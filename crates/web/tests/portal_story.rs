@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use common::{PASSWORD, TestApp, browser, get, post, sign_in};
@@ -12,7 +11,10 @@ use onramp_domain::agreement::Actor;
 use onramp_domain::{EmailAddress, NewUser, PersonName, StaffRole, User};
 use onramp_service::lifecycle;
 
-on_both_backends!(ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change);
+onramp_store::on_both_backends!(
+    common::spawn_app;
+    ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change,
+);
 
 async fn signed_in(app: &TestApp, email: &str, name: &str) -> reqwest::Client {
     let client = browser();

@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
-#[macro_use]
 mod common;
 
 use common::{PASSWORD, TestApp, account, browser, get, post, sign_in};
 use jiff::SignedDuration;
 use onramp_domain::{EmailAddress, Membership, TeamRole, User};
 
-on_both_backends!(
+onramp_store::on_both_backends!(
+    common::spawn_app;
     team_an_owner_invites_changes_roles_and_removes_members,
     team_a_new_address_joins_when_it_registers_unless_the_invitation_expired,
     team_viewers_see_no_forms_and_refused_or_malformed_posts_change_nothing,
@@ -75,7 +75,7 @@ async fn team_an_owner_invites_changes_roles_and_removes_members(app: TestApp) {
     let outbox = app.context.store.notifications().await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(
-        (outbox[0].kind.as_str(), outbox[0].recipients.as_slice()),
+        (outbox[0].notification.kind().as_str(), outbox[0].recipients.as_slice()),
         ("team_member_added", &["nia@elsewhere.example".to_owned()][..])
     );
     let nia_browser = sign_in(&app, "nia@elsewhere.example").await;
@@ -135,7 +135,10 @@ async fn team_a_new_address_joins_when_it_registers_unless_the_invitation_expire
     assert!(page.contains("new@acme.example") && page.contains("Cancel invitation"), "{page}");
     assert!(page.contains("5 December 2026"), "expires 14 days after 21 November: {page}");
     let outbox = app.context.store.notifications().await.unwrap();
-    assert_eq!((outbox[0].kind.as_str(), outbox[0].recipients[0].as_str()), ("team_invitation", "new@acme.example"));
+    assert_eq!(
+        (outbox[0].notification.kind().as_str(), outbox[0].recipients[0].as_str()),
+        ("team_invitation", "new@acme.example")
+    );
 
     // Registering with the address joins the team with the invited role.
     assert_eq!(register(&app, "new@acme.example", "Nat New").await.status(), 303);

@@ -360,20 +360,6 @@ pub enum NotificationKind {
     QueryRaised,
 }
 
-impl NotificationKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Issued { .. } => "issued",
-            Self::Reminder { .. } => "reminder",
-            Self::Cancelled => "cancelled",
-            Self::Activated => "activated",
-            Self::TerminationScheduled { .. } => "termination_scheduled",
-            Self::Terminated => "terminated",
-            Self::QueryRaised => "query_raised",
-        }
-    }
-}
-
 /// Someone on the connecting party's side, as the machine needs them for acceptance and queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {

@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test file uses a different part of the world")]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::{Actor, Agreement, LifecycleError, Origin};
@@ -14,7 +15,7 @@ use onramp_domain::{
 use onramp_service::clock::ManualClock;
 use onramp_service::lifecycle::{self, LifecycleServiceError};
 use onramp_service::{AppContext, Config, jobs};
-use onramp_store::testing::TestDatabase;
+use onramp_store::testing::{TestDatabase, unsettled_jobs_blocking};
 
 pub const DAY: SignedDuration = SignedDuration::from_hours(24);
 
@@ -23,6 +24,21 @@ pub struct World {
     pub clock: Arc<ManualClock>,
     pub staff: User,
     pub database: TestDatabase,
+    /// Set by a story that means to leave work in the job queue (see `Drop`).
+    unsettled_jobs_expected: AtomicBool,
+}
+
+/// When a story ends, the job queue must be settled: nothing failed, nothing due left unrun, no error left
+/// behind (as crates.io's `TestApp` checks on drop). A story that leaves work on purpose says so with
+/// [`World::expect_unsettled_jobs`].
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.unsettled_jobs_expected.load(Ordering::Relaxed) {
+            return;
+        }
+        let unsettled = unsettled_jobs_blocking(self.database.url(), self.context.clock.now());
+        assert!(unsettled.is_empty(), "the story left the job queue unsettled:\n{}", unsettled.join("\n"));
+    }
 }
 
 impl World {
@@ -43,7 +59,12 @@ impl World {
             )
             .await
             .unwrap();
-        World { context, clock, staff, database }
+        World { context, clock, staff, database, unsettled_jobs_expected: AtomicBool::new(false) }
+    }
+
+    /// This story leaves due, failed or erroring jobs behind on purpose: skip the check when it ends.
+    pub fn expect_unsettled_jobs(&self) {
+        self.unsettled_jobs_expected.store(true, Ordering::Relaxed);
     }
 
     pub fn now(&self) -> Timestamp {
@@ -160,7 +181,8 @@ impl World {
     }
 
     pub async fn notifications(&self, kind: &str) -> Vec<onramp_store::Notification> {
-        self.context.store.notifications().await.unwrap().into_iter().filter(|n| n.kind == kind).collect()
+        let all = self.context.store.notifications().await.unwrap();
+        all.into_iter().filter(|n| n.notification.kind() == kind).collect()
     }
 
     pub async fn publish(&self, version: u32) -> lifecycle::UpliftReport {
@@ -185,24 +207,4 @@ pub fn rule(error: LifecycleServiceError) -> LifecycleError {
         LifecycleServiceError::Rule(rule) => rule,
         other => panic!("expected a lifecycle rule, got {other:?}"),
     }
-}
-
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::World::new(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::World::new(database).await).await
-            })*
-        }
-    };
 }

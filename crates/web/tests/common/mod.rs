@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use onramp_service::clock::ManualClock;
 use onramp_service::{AppContext, Config};
@@ -13,6 +14,28 @@ pub struct TestApp {
     pub context: AppContext,
     pub clock: Arc<ManualClock>,
     pub database: TestDatabase,
+    /// Set by a story that means to leave work in the job queue (see `Drop`).
+    unsettled_jobs_expected: AtomicBool,
+}
+
+impl TestApp {
+    /// This story leaves due, failed or erroring jobs behind on purpose: skip the check when it ends.
+    pub fn expect_unsettled_jobs(&self) {
+        self.unsettled_jobs_expected.store(true, Ordering::Relaxed);
+    }
+}
+
+/// When a story ends, the job queue must be settled: nothing failed, nothing due left unrun, no error left
+/// behind (as crates.io's `TestApp` checks on drop), by the app's own clock.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.unsettled_jobs_expected.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = onramp_domain::Clock::now(self.context.clock.as_ref());
+        let unsettled = onramp_store::testing::unsettled_jobs_blocking(self.database.url(), now);
+        assert!(unsettled.is_empty(), "the story left the job queue unsettled:\n{}", unsettled.join("\n"));
+    }
 }
 
 pub async fn spawn_app(database: TestDatabase) -> TestApp {
@@ -42,28 +65,7 @@ async fn serve(database: TestDatabase, context: AppContext, clock: Arc<ManualClo
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(onramp_web::serve(listener, context.clone(), std::future::pending()));
-    TestApp { address, context, clock, database }
-}
-
-#[allow(unused_macros)]
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $story() {
-                super::$story(super::common::spawn_app(onramp_store::testing::TestDatabase::sqlite().await).await).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $story() {
-                let Some(database) = onramp_store::testing::TestDatabase::postgres(stringify!($story)).await else {
-                    return;
-                };
-                super::$story(super::common::spawn_app(database).await).await
-            })*
-        }
-    };
+    TestApp { address, context, clock, database, unsettled_jobs_expected: AtomicBool::new(false) }
 }
 
 /// A browser-like client: keeps cookies, sends `Sec-Fetch-Site: same-origin` like a browser on our own forms.

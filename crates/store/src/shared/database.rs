@@ -1,0 +1,38 @@
+//! The database itself: which backend, readiness, shutdown, migrations, and opening a unit of work.
+
+use async_trait::async_trait;
+use onramp_domain::OrganisationId;
+
+use super::work::Work;
+use super::{BACKEND, LOCK_ORGANISATION, MIGRATOR, Store, begin_write};
+use crate::rows::OrganisationRow;
+use crate::{Backend, Repository, StoreError, UnitOfWork};
+
+#[async_trait]
+impl Repository for Store {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row: Option<OrganisationRow> =
+            sqlx::query_as(LOCK_ORGANISATION).bind(organisation.0).fetch_optional(&mut *tx).await?;
+        let organisation = row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()?;
+        Ok(Box::new(Work { tx, organisation }))
+    }
+}

@@ -1,0 +1,160 @@
+//! The named values the store takes and gives back, beside the domain types.
+
+use jiff::Timestamp;
+use onramp_domain::agreement::{Actor, Agreement, AgreementId};
+use onramp_domain::{OrganisationId, User};
+use uuid::Uuid;
+
+/// A gapless sequence (CA numbers, case numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sequence {
+    Agreement,
+    Case,
+}
+
+impl Sequence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agreement => "agreement",
+            Self::Case => "case",
+        }
+    }
+}
+
+/// The user a session belongs to and the session's CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+/// Failed sign-ins of one address since its last success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub count: i64,
+    pub last_failure: Timestamp,
+}
+
+/// A terms version published in this Onramp (CA-5) and how far its uplift got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub version: u32,
+    pub published_at: Timestamp,
+    pub published_by: String,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The exact terms a contact accepted (TC-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedTerms {
+    pub terms_version: u32,
+    pub sha256: String,
+    pub text: String,
+}
+
+/// An organisation's Active and Draft agreements (CA-10: at most one of each).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveAgreements {
+    pub active: Option<Agreement>,
+    pub draft: Option<Agreement>,
+}
+
+/// A notification to deliver (NOT-2), with its recipients resolved when it was written. The agreement it is
+/// filed under is the one the notification is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    pub notification: onramp_domain::notification::Notification,
+    pub recipients: Vec<String>,
+}
+
+/// A row of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: Uuid,
+    pub notification: onramp_domain::notification::Notification,
+    pub agreement_id: Option<AgreementId>,
+    pub organisation_id: OrganisationId,
+    pub recipients: Vec<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// An audit entry to append; the store assigns its place in the chain and its hashes. The actor is stored
+/// as [`Actor::audit_label`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub actor: Actor,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Work to do later, durably: a row of `background_jobs`. `kind` says which handler runs it and `payload`
+/// (JSON) what it needs. A job with a `dedup_key` replaces the pending job with that key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: &'static str,
+    pub dedup_key: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub payload: String,
+    /// Higher runs first among due jobs.
+    pub priority: i32,
+    pub run_at: Timestamp,
+}
+
+/// A due job a worker claimed: nobody else takes it until its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: Uuid,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub payload: String,
+    pub priority: i32,
+    pub run_at: Timestamp,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// A job that failed for good: it is never claimed again unless retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedJob {
+    pub id: Uuid,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub payload: String,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub failed_at: Timestamp,
+}
+
+/// A job that has not run yet, as listed by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingJob {
+    pub kind: String,
+    pub dedup_key: String,
+    pub payload: String,
+    pub run_at: Timestamp,
+}
+
+/// A whole job row, as tests inspect it.
+#[cfg(feature = "test-support")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: Uuid,
+    pub kind: String,
+    pub dedup_key: Option<String>,
+    pub organisation_id: Option<OrganisationId>,
+    pub payload: String,
+    pub priority: i32,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+    pub locked_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub failed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
