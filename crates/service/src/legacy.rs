@@ -17,8 +17,9 @@ pub enum ImportError {
     Lifecycle(#[from] LifecycleServiceError),
 }
 
-/// Imports every row or none, and returns how many rows were imported: the whole file is parsed and checked against the database first (an
-/// organisation that already has an agreement is a row error), and only then written.
+/// Imports every row or none, and returns how many rows were imported: the whole file is parsed and checked
+/// against the database first (an organisation that already has an agreement is a row error), then written
+/// in one transaction.
 pub async fn import_legacy_agreements(context: &AppContext, csv: &str) -> Result<usize, ImportError> {
     let now = context.clock.now();
     let today = onramp_domain::calendar::date_of(now);
@@ -43,21 +44,27 @@ pub async fn import_legacy_agreements(context: &AppContext, csv: &str) -> Result
     if !problems.is_empty() {
         return Err(ImportError::Rows(problems));
     }
+    // One transaction for the whole file: a failure on any row (the database going away half-way included)
+    // leaves nothing imported.
     let imported = rows.len();
-    for row in rows {
-        let organisation = match context.store.organisation_by_ods_code(&row.organisation.ods_code).await? {
-            Some(existing) => existing,
-            None => context.store.create_organisation(&row.organisation, now).await?,
-        };
-        lifecycle::import_paper(
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else { return Ok(0) };
+    let mut work = context.store.begin_registering(&first.organisation, now).await?;
+    let mut row = first;
+    loop {
+        lifecycle::import_paper_into(
             context,
-            organisation.id,
+            work.as_mut(),
             row.api_products,
             row.signed_on,
             row.signed_by,
             "legacy import",
         )
         .await?;
+        let Some(next) = rows.next() else { break };
+        work.switch_to(&next.organisation, now).await?;
+        row = next;
     }
+    work.commit().await?;
     Ok(imported)
 }

@@ -445,13 +445,29 @@ pub async fn import_paper(
     signed_by: String,
     process: &str,
 ) -> Result<Agreement> {
-    let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
-    let chain = load_chain(work.as_mut()).await?;
-    let new = allocate(work.as_mut(), now, products, 5).await?;
+    let agreement = import_paper_into(context, work.as_mut(), products, signed_on, signed_by, process).await?;
+    work.commit().await?;
+    Ok(agreement)
+}
+
+/// CA-12: decides and writes one paper agreement for the unit of work's organisation, without committing, so
+/// a bulk import can put every organisation in one transaction.
+pub async fn import_paper_into(
+    context: &AppContext,
+    work: &mut dyn UnitOfWork,
+    products: Vec<ApiProduct>,
+    signed_on: Date,
+    signed_by: String,
+    process: &str,
+) -> Result<Agreement> {
+    let now = context.clock.now();
+    let chain = load_chain(work).await?;
+    let new = allocate(work, now, products, 5).await?;
     let paper = PaperAgreement { new, signed_on, signed_by };
-    let actor = Actor::System { process: process.to_owned() };
-    let saved = run(context, work, &chain, Command::ImportPaper { paper, actor }, now, None).await?;
+    let command = Command::ImportPaper { paper, actor: Actor::System { process: process.to_owned() } };
+    let decision = decide(&chain, command.clone(), now, &context.config.rules())?;
+    let saved = write(work, &command, decision, now, None).await?;
     saved.into_iter().next().ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
@@ -471,7 +487,7 @@ pub async fn uplift_preview(context: &AppContext, version: u32) -> Result<Uplift
     let mut organisations = Vec::new();
     let mut after = None;
     loop {
-        let batch = context.store.organisations_to_uplift(version, after, 500).await?;
+        let batch = context.store.uplift_candidates(version, after, 500).await?;
         let Some(last) = batch.last().copied() else { break };
         for id in batch {
             let chain = read_chain(context, id).await?;
@@ -497,8 +513,9 @@ pub struct UpliftReport {
 
 /// CA-5: publishes `version`: every organisation with an Active agreement on older terms gets its uplift,
 /// each organisation in its own transaction, in batches. Running it again continues where it stopped: an
-/// organisation already uplifted is not selected again. `interrupt_after` stops it deterministically with the
-/// next organisation's transaction rolled back, as a crash would (for tests).
+/// organisation already uplifted is skipped by the state machine's dry run without being locked.
+/// `interrupt_after` stops it deterministically with the next organisation's transaction rolled back, as a
+/// crash would (for tests).
 pub async fn publish_terms(
     context: &AppContext,
     version: u32,
@@ -516,7 +533,7 @@ pub async fn publish_terms(
     let mut report = UpliftReport::default();
     let mut after = None;
     loop {
-        let batch = context.store.organisations_to_uplift(version, after, batch_size).await?;
+        let batch = context.store.uplift_candidates(version, after, batch_size).await?;
         let Some(last) = batch.last().copied() else { break };
         for organisation in batch {
             let now = context.clock.now();

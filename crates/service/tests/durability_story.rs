@@ -23,6 +23,7 @@ onramp_store::on_both_backends!(
     aud2_verify_audit_names_a_reordered_entry,
     jobs_that_cannot_run_back_off_then_fail_for_good,
     a_change_made_on_a_stale_agreement_version_is_refused,
+    ca12_a_legacy_import_that_fails_half_way_leaves_nothing_imported,
 );
 
 const DEADLINES: usize = 1000;
@@ -217,4 +218,32 @@ async fn a_change_made_on_a_stale_agreement_version_is_refused(world: World) {
     let stale = work.save_agreement(&stored).await.unwrap_err();
     assert!(matches!(stale, onramp_store::StoreError::StaleVersion { entity: "agreement" }), "{stale:?}");
     assert_eq!(stale.to_string(), "that agreement was changed by someone else meanwhile");
+}
+
+/// CA-12: the import is one transaction. A database failure on the third agreement (a trigger stands in for a
+/// full disk) leaves no organisation and no agreement behind; once the database is well, the same file imports.
+async fn ca12_a_legacy_import_that_fails_half_way_leaves_nothing_imported(world: World) {
+    let sample = include_str!("../../../samples/legacy-agreements.csv");
+    let failing = match world.database.store().backend() {
+        onramp_store::Backend::Sqlite => vec![
+            "CREATE TRIGGER disk_full BEFORE INSERT ON agreements WHEN (SELECT COUNT(*) FROM agreements) >= 2 \
+             BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+        ],
+        onramp_store::Backend::Postgres => vec![
+            "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF (SELECT COUNT(*) FROM agreements) >= 2 THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER disk_full BEFORE INSERT ON agreements FOR EACH ROW EXECUTE FUNCTION disk_full()",
+        ],
+    };
+    for statement in failing {
+        world.database.execute_raw(statement).await.unwrap();
+    }
+    let failed = onramp_service::legacy::import_legacy_agreements(&world.context, sample).await;
+    assert!(failed.is_err(), "the third agreement cannot be written");
+    assert!(world.context.store.organisations().await.unwrap().is_empty(), "no organisation is left behind");
+    assert!(world.context.store.all_agreements().await.unwrap().is_empty(), "no agreement is left behind");
+
+    world.database.execute_raw("DROP TRIGGER disk_full ON agreements").await.ok();
+    world.database.execute_raw("DROP TRIGGER IF EXISTS disk_full").await.ok();
+    assert_eq!(onramp_service::legacy::import_legacy_agreements(&world.context, sample).await.unwrap(), 5);
 }

@@ -48,6 +48,13 @@ pub trait Repository:
 
     /// Opens a transaction on one organisation, locking it against concurrent decisions.
     async fn begin(&self, organisation: OrganisationId) -> Result<Box<dyn UnitOfWork>, StoreError>;
+    /// Opens a transaction on the organisation with this ODS code, registering it in the same transaction
+    /// when it is new; see `UnitOfWork::switch_to` for moving on to the next one.
+    async fn begin_registering(
+        &self,
+        organisation: &onramp_domain::NewOrganisation,
+        now: jiff::Timestamp,
+    ) -> Result<Box<dyn UnitOfWork>, StoreError>;
 }
 
 /// The provider running Onramp and the organisations registered with it (ORG-1 … ORG-4).
@@ -148,9 +155,9 @@ pub trait Agreements: Send + Sync {
     /// Every agreement, newest first (staff lists filter and page these in the web layer for now).
     async fn all_agreements(&self) -> Result<Vec<Agreement>, StoreError>;
     /// Up to `limit` organisations, in id order after `after`, whose Active agreement is on terms older than
-    /// `version` and which have no draft on `version` or later: what an uplift still has to do. Paper agreements
-    /// are left out: they move to digital terms with a new contract (CA-12).
-    async fn organisations_to_uplift(
+    /// `version`: the only ones an uplift to `version` can concern. Which of them it does concern is the state
+    /// machine's to say (`agreement::uplift_permitted`), never this query's.
+    async fn uplift_candidates(
         &self,
         version: u32,
         after: Option<OrganisationId>,

@@ -17,6 +17,13 @@ use crate::types::{AuditEntry, ClaimedJob, LiveAgreements, NewJob, NewNotificati
 #[async_trait]
 pub trait UnitOfWork: TeamWork + AgreementWork + CaseWork + JobWork + OutboxWork + AuditWork + Send {
     fn organisation(&self) -> &Organisation;
+    /// Moves the unit of work to the organisation with this ODS code (registering it when new), locked as
+    /// `begin` locks: the same transaction then covers several organisations (a bulk load, all or nothing).
+    async fn switch_to(
+        &mut self,
+        organisation: &onramp_domain::NewOrganisation,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 

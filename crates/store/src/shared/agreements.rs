@@ -41,19 +41,15 @@ impl Agreements for Store {
         rows.into_iter().map(AgreementRow::into_agreement).collect()
     }
 
-    async fn organisations_to_uplift(
+    async fn uplift_candidates(
         &self,
         version: u32,
         after: Option<OrganisationId>,
         limit: i64,
     ) -> Result<Vec<OrganisationId>, StoreError> {
         let rows: Vec<(uuid::Uuid,)> = sqlx::query_as(
-            "SELECT a.organisation_id FROM agreements a WHERE a.state = 'active' AND a.terms_version < $1 \
-             AND a.signature_type <> 'signed_on_paper' \
-             AND ($2 IS NULL OR a.organisation_id > $2) \
-             AND NOT EXISTS (SELECT 1 FROM agreements d WHERE d.organisation_id = a.organisation_id \
-                             AND d.state = 'draft' AND d.terms_version >= $1) \
-             ORDER BY a.organisation_id LIMIT $3",
+            "SELECT organisation_id FROM agreements WHERE state = 'active' AND terms_version < $1 \
+             AND ($2 IS NULL OR organisation_id > $2) ORDER BY organisation_id LIMIT $3",
         )
         .bind(i64::from(version))
         .bind(after.map(|o| o.0))

@@ -1,8 +1,10 @@
 //! The database itself: which backend, readiness, shutdown, migrations, and opening a unit of work.
 
 use async_trait::async_trait;
-use onramp_domain::OrganisationId;
+use jiff::Timestamp;
+use onramp_domain::{NewOrganisation, OrganisationId};
 
+use super::organisations::lock_or_register;
 use super::work::Work;
 use super::{BACKEND, LOCK_ORGANISATION, MIGRATOR, Store, begin_write};
 use crate::rows::OrganisationRow;
@@ -33,6 +35,16 @@ impl Repository for Store {
         let row: Option<OrganisationRow> =
             sqlx::query_as(LOCK_ORGANISATION).bind(organisation.0).fetch_optional(&mut *tx).await?;
         let organisation = row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()?;
+        Ok(Box::new(Work { tx, organisation }))
+    }
+
+    async fn begin_registering(
+        &self,
+        organisation: &NewOrganisation,
+        now: Timestamp,
+    ) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let organisation = lock_or_register(&mut tx, organisation, now).await?;
         Ok(Box::new(Work { tx, organisation }))
     }
 }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use onramp_domain::{EmailAddress, NewOrganisation, OdsCode, Organisation, OrganisationId, Provider, UserId};
 use sqlx::Transaction;
 
-use super::{Db, Store, begin_write};
+use super::{Db, LOCK_ORGANISATION, Store, begin_write};
 use crate::rows::{OrganisationRow, corrupt, to_micros};
 use crate::{Organisations, StoreError};
 
@@ -34,6 +34,26 @@ async fn insert_organisation(
     .await
     .map_err(StoreError::unique_as("ODS code"))?;
     Ok(id)
+}
+
+/// Locks the organisation with `organisation`'s ODS code in `tx`, registering it first (in the same
+/// transaction) when there is none: how a bulk load such as the legacy import moves from one organisation to
+/// the next inside one transaction.
+pub(super) async fn lock_or_register(
+    tx: &mut Transaction<'static, Db>,
+    organisation: &NewOrganisation,
+    now: Timestamp,
+) -> Result<Organisation, StoreError> {
+    let existing: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM organisations WHERE ods_code = $1")
+        .bind(organisation.ods_code.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let id = match existing {
+        Some((id,)) => OrganisationId(id),
+        None => insert_organisation(tx, organisation, now).await?,
+    };
+    let row: Option<OrganisationRow> = sqlx::query_as(LOCK_ORGANISATION).bind(id.0).fetch_optional(&mut **tx).await?;
+    row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()
 }
 
 #[async_trait]

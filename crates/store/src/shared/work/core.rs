@@ -2,10 +2,12 @@
 //! `Repository::begin`). Its areas are implemented beside this file.
 
 use async_trait::async_trait;
-use onramp_domain::{CaseNumber, Organisation};
+use jiff::Timestamp;
+use onramp_domain::{CaseNumber, NewOrganisation, Organisation};
 use sqlx::Transaction;
 
 use super::Db;
+use super::organisations::lock_or_register;
 use crate::{StoreError, UnitOfWork};
 
 /// A transaction on one organisation (see [`UnitOfWork`]).
@@ -47,6 +49,11 @@ impl Work {
 impl UnitOfWork for Work {
     fn organisation(&self) -> &Organisation {
         &self.organisation
+    }
+
+    async fn switch_to(&mut self, organisation: &NewOrganisation, now: Timestamp) -> Result<(), StoreError> {
+        self.organisation = lock_or_register(&mut self.tx, organisation, now).await?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
