@@ -237,7 +237,13 @@ impl IntoResponse for WebError {
                 tracing::warn!("request failed: database unavailable");
                 None
             }
-            _ => None,
+            Self::NotFound
+            | Self::SignInRequired
+            | Self::Forbidden
+            | Self::CsrfRefused
+            | Self::TooManyRequests(_)
+            | Self::BadRequest(_)
+            | Self::Conflict(_) => None,
         };
         let (title, message) = match &self {
             Self::NotFound => ("Page not found", "If you typed the web address, check it is correct."),
