@@ -9,6 +9,23 @@ use super::{Db, LOCK_ORGANISATION, Store, begin_write};
 use crate::rows::{OrganisationRow, corrupt, to_micros};
 use crate::{Organisations, StoreError};
 
+type Arguments = <Db as sqlx::Database>::Arguments;
+
+/// Binds an organisation's details, in `organisation_detail_columns!` order, to the next placeholders.
+fn bind_details<'q, O>(
+    query: sqlx::query::QueryAs<'q, Db, O, Arguments>,
+    organisation: &'q NewOrganisation,
+) -> sqlx::query::QueryAs<'q, Db, O, Arguments> {
+    query
+        .bind(&organisation.name)
+        .bind(organisation.ods_code.as_str())
+        .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(&organisation.registered_address)
+        .bind(organisation.kind.as_str())
+        .bind(organisation.delivery_notice_mailbox.as_str())
+        .bind(organisation.im1_supplier)
+}
+
 /// Inserts a new organisation in `tx`; `Conflict` when its ODS code is taken.
 async fn insert_organisation(
     tx: &mut Transaction<'static, Db>,
@@ -16,23 +33,16 @@ async fn insert_organisation(
     now: Timestamp,
 ) -> Result<OrganisationId, StoreError> {
     let id = OrganisationId::new_at(now);
-    sqlx::query(concat!(
+    let query = sqlx::query_as::<_, (uuid::Uuid,)>(concat!(
         "INSERT INTO organisations (",
         organisation_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    ))
-    .bind(id.0)
-    .bind(&organisation.name)
-    .bind(organisation.ods_code.as_str())
-    .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
-    .bind(&organisation.registered_address)
-    .bind(organisation.kind.as_str())
-    .bind(organisation.delivery_notice_mailbox.as_str())
-    .bind(organisation.im1_supplier)
-    .bind(to_micros(now))
-    .execute(&mut **tx)
-    .await
-    .map_err(StoreError::unique_as("ODS code"))?;
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"
+    ));
+    bind_details(query.bind(id.0), organisation)
+        .bind(to_micros(now))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(StoreError::unique_as("ODS code"))?;
     Ok(id)
 }
 
@@ -117,23 +127,16 @@ impl Organisations for Store {
         id: OrganisationId,
         organisation: &NewOrganisation,
     ) -> Result<Organisation, StoreError> {
-        let row: Option<OrganisationRow> = sqlx::query_as(concat!(
+        let query = sqlx::query_as::<_, OrganisationRow>(concat!(
             "UPDATE organisations SET (",
             organisation_detail_columns!(),
             ") = ($2, $3, $4, $5, $6, $7, $8) WHERE id = $1 RETURNING ",
             organisation_columns!()
-        ))
-        .bind(id.0)
-        .bind(&organisation.name)
-        .bind(organisation.ods_code.as_str())
-        .bind(organisation.company_number.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(&organisation.registered_address)
-        .bind(organisation.kind.as_str())
-        .bind(organisation.delivery_notice_mailbox.as_str())
-        .bind(organisation.im1_supplier)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::unique_as("ODS code"))?;
+        ));
+        let row = bind_details(query.bind(id.0), organisation)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::unique_as("ODS code"))?;
         row.ok_or(StoreError::NotFound { entity: "organisation" })?.try_into()
     }
 
