@@ -11,7 +11,7 @@ use onramp_domain::{EmailAddress, User};
 use onramp_service::accounts::{self, AccountError, StaffAccountRequest};
 use onramp_service::clock::SystemClock;
 use onramp_service::config::Config;
-use onramp_service::lifecycle::{self, actor_of};
+use onramp_service::lifecycle;
 use onramp_service::{AppContext, audit, legacy};
 
 async fn context(config: Config) -> anyhow::Result<AppContext> {
@@ -85,7 +85,7 @@ pub async fn publish_terms(config: Config, version: u32, acting_as: &str) -> any
     if !staff.has_staff_role(onramp_domain::StaffRole::AgreementTeam) {
         bail!("--as: {} is not in the agreement team", staff.email);
     }
-    let report = lifecycle::publish_terms(&context, version, actor_of(&staff), 200, None).await?;
+    let report = lifecycle::publish_terms(&context, version, staff.actor(), 200, None).await?;
     say(format_args!(
         "Version {version} published: {} organisations uplifted, {} skipped.",
         report.uplifted, report.skipped

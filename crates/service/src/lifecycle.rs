@@ -38,15 +38,6 @@ pub enum LifecycleServiceError {
 
 type Result<T, E = LifecycleServiceError> = std::result::Result<T, E>;
 
-/// The actor a signed-in user is, for the audit log and the ledger.
-pub fn actor_of(user: &User) -> Actor {
-    user.actor()
-}
-
-fn require_agreement_team(user: &User) -> Result<Actor> {
-    Ok(agreement_team_actor(user)?)
-}
-
 fn snapshot(organisation: &Organisation) -> OrganisationSnapshot {
     OrganisationSnapshot {
         id: organisation.id,
@@ -297,7 +288,7 @@ pub async fn create(
     products: Vec<ApiProduct>,
     origin: Origin,
 ) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     let now = context.clock.now();
     let terms_version = current_terms_version(context).await?;
     check_terms(context, terms_version)?;
@@ -322,7 +313,7 @@ async fn on_agreement(context: &AppContext, agreement: AgreementId, command: Com
 
 /// CA-2: issue a prepared agreement; the contacts are notified.
 pub async fn issue(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     let organisation = organisation_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
@@ -375,19 +366,19 @@ pub async fn raise_query(
 
 /// CA-6: pause the 30-day timer.
 pub async fn pause(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     on_agreement(context, agreement, Command::Pause { agreement, actor }).await
 }
 
 /// CA-6: resume the 30-day timer where it stopped.
 pub async fn resume(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     on_agreement(context, agreement, Command::Resume { agreement, actor }).await
 }
 
 /// CA-6: restart the 30-day timer from now.
 pub async fn reset(context: &AppContext, staff: &User, agreement: AgreementId) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     on_agreement(context, agreement, Command::Reset { agreement, actor }).await
 }
 
@@ -398,7 +389,7 @@ pub async fn terminate(
     organisation: OrganisationId,
     end_date: Date,
 ) -> Result<Agreement> {
-    let actor = require_agreement_team(staff)?;
+    let actor = agreement_team_actor(staff)?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
@@ -573,7 +564,7 @@ pub async fn publish_terms(
 /// CA-12: issue a version-6 contract to every organisation whose Active agreement is a paper one (the state
 /// machine says which: `legacy_uplift_permitted`).
 pub async fn issue_version_6_to_paper_agreements(context: &AppContext, staff: &User) -> Result<Vec<Agreement>> {
-    require_agreement_team(staff)?;
+    agreement_team_actor(staff)?;
     let terms_version = current_terms_version(context).await?;
     let rules = context.config.rules();
     let mut issued = Vec::new();

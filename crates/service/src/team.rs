@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppContext;
-use crate::lifecycle::actor_of;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -146,7 +145,7 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
                 work.close_invitation(pending.id, InvitationState::Accepted, now).await?;
             }
             let entry = AuditEntry {
-                actor: actor_of(actor),
+                actor: actor.actor(),
                 action: "team_invite".into(),
                 entity: "membership".into(),
                 entity_id: user.id.to_string(),
@@ -166,7 +165,7 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
             let invitation = Invitation::new(membership.organisation_id, email.clone(), role, actor, now);
             work.save_invitation(&invitation).await?;
             let entry = AuditEntry {
-                actor: actor_of(actor),
+                actor: actor.actor(),
                 action: "team_invite".into(),
                 entity: "invitation".into(),
                 entity_id: invitation.id.to_string(),
@@ -215,7 +214,7 @@ pub async fn change_role(context: &AppContext, actor: &User, member: UserId, rol
     }
     work.update_member(target.id, role, onboarding_contact).await?;
     let entry = AuditEntry {
-        actor: actor_of(actor),
+        actor: actor.actor(),
         action: "team_role_change".into(),
         entity: "membership".into(),
         entity_id: target.id.to_string(),
@@ -238,7 +237,7 @@ pub async fn remove_member(context: &AppContext, actor: &User, member: UserId) -
     may_change_member(actor.id, target.id, current.role, owners)?;
     work.remove_member(target.id).await?;
     let entry = AuditEntry {
-        actor: actor_of(actor),
+        actor: actor.actor(),
         action: "team_remove".into(),
         entity: "membership".into(),
         entity_id: target.id.to_string(),
@@ -270,7 +269,7 @@ pub async fn cancel_invitation(context: &AppContext, actor: &User, id: Invitatio
     work.close_invitation(invitation.id, InvitationState::Cancelled, now).await?;
     let cancelled = Invitation { state: InvitationState::Cancelled, ..invitation.clone() };
     let entry = AuditEntry {
-        actor: actor_of(actor),
+        actor: actor.actor(),
         action: "team_invitation_cancel".into(),
         entity: "invitation".into(),
         entity_id: invitation.id.to_string(),

@@ -197,14 +197,14 @@ async fn jobs_that_cannot_run_back_off_then_fail_for_good(world: World) {
     let failed = world.context.store.failed_jobs().await.unwrap();
     assert_eq!(failed.len(), 3);
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "failed jobs are not pending");
-    let ghost_job = failed.iter().find(|j| j.dedup_key == ghost.dedup_key()).unwrap();
-    assert_eq!(ghost_job.attempts, jobs::MAX_ATTEMPTS);
+    let ghost_job = failed.iter().find(|f| f.job.dedup_key == ghost.dedup_key()).unwrap();
+    assert_eq!(ghost_job.job.attempts, jobs::MAX_ATTEMPTS);
     assert!(ghost_job.last_error.as_deref().unwrap_or_default().contains("not found"), "{ghost_job:?}");
-    let pigeon = failed.iter().find(|j| j.kind == "carrier_pigeon").unwrap();
-    assert_eq!(pigeon.attempts, 1, "an unknown kind is not retried");
+    let pigeon = failed.iter().find(|f| f.job.kind == "carrier_pigeon").unwrap();
+    assert_eq!(pigeon.job.attempts, 1, "an unknown kind is not retried");
     assert!(world.run_timers().await == jobs::RunReport::default(), "failed jobs are never claimed again");
 
-    world.context.store.retry_failed_job(ghost_job.id, world.now()).await.unwrap();
+    world.context.store.retry_failed_job(ghost_job.job.id, world.now()).await.unwrap();
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), 1);
     // The story leaves its failed jobs and the retried one behind: they are what it checks.
     world.expect_unsettled_jobs();

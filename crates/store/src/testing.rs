@@ -145,14 +145,15 @@ pub async fn unsettled_jobs(store: &dyn Repository, now: Timestamp) -> Vec<Strin
         Err(error) => return vec![format!("the job queue could not be read: {error}")],
     };
     jobs.into_iter()
-        .filter_map(|job| {
+        .filter_map(|record| {
+            let job = &record.job;
             let name = format!("{} job {}", job.kind, job.dedup_key.as_deref().unwrap_or(&job.payload));
-            let error = job.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-            if let Some(failed_at) = job.failed_at {
+            let error = record.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+            if let Some(failed_at) = record.failed_at {
                 Some(format!("{name} failed for good at {failed_at} after {} attempts{error}", job.attempts))
             } else if job.run_at <= now {
                 Some(format!("{name} was due at {} and is still waiting at {now}{error}", job.run_at))
-            } else if job.last_error.is_some() {
+            } else if record.last_error.is_some() {
                 Some(format!("{name} failed an attempt{error}"))
             } else {
                 None

@@ -121,13 +121,7 @@ pub struct ClaimedJob {
 /// A job that failed for good: it is never claimed again unless retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedJob {
-    pub id: Uuid,
-    pub kind: String,
-    pub dedup_key: Option<String>,
-    pub organisation_id: Option<OrganisationId>,
-    pub payload: String,
-    pub run_at: Timestamp,
-    pub attempts: i64,
+    pub job: ClaimedJob,
     pub last_error: Option<String>,
     pub failed_at: Timestamp,
 }
@@ -145,14 +139,7 @@ pub struct PendingJob {
 #[cfg(feature = "test-support")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRecord {
-    pub id: Uuid,
-    pub kind: String,
-    pub dedup_key: Option<String>,
-    pub organisation_id: Option<OrganisationId>,
-    pub payload: String,
-    pub priority: i32,
-    pub run_at: Timestamp,
-    pub attempts: i64,
+    pub job: ClaimedJob,
     pub locked_until: Option<Timestamp>,
     pub last_error: Option<String>,
     pub failed_at: Option<Timestamp>,

@@ -97,7 +97,7 @@ async fn job_queue_story(database: TestDatabase) {
 
     let failed = store.failed_jobs().await.unwrap();
     assert_eq!(failed.len(), 1);
-    assert_eq!((failed[0].id, failed[0].failed_at), (a2.id, at));
+    assert_eq!((failed[0].job.id, failed[0].failed_at), (a2.id, at));
     assert_eq!(failed[0].last_error.as_deref(), Some("undecodable payload"));
     assert_eq!(store.pending_jobs().await.unwrap(), 3, "a failed job is not pending");
     assert!(store.jobs_with_key_prefix("a:2").await.unwrap().is_empty());
@@ -196,10 +196,10 @@ async fn the_agreement_timers_move_to_the_generic_queue(database: TestDatabase) 
     assert_eq!(found, [expected(TimerKind::Reminder { days_before: 7 }), expected(TimerKind::ReviewDeadline)]);
     assert_eq!(jobs[0].run_at, Timestamp::from_microsecond(40).unwrap());
     let all = store.all_jobs().await.unwrap();
-    let reminder = all.iter().find(|j| j.run_at == jobs[0].run_at).unwrap();
-    assert_eq!((reminder.attempts, reminder.last_error.as_deref()), (2, Some("smtp down")));
+    let reminder = all.iter().find(|r| r.job.run_at == jobs[0].run_at).unwrap();
+    assert_eq!((reminder.job.attempts, reminder.last_error.as_deref()), (2, Some("smtp down")));
     assert_eq!(
-        reminder.organisation_id.map(|o| o.0.to_string()).as_deref(),
+        reminder.job.organisation_id.map(|o| o.0.to_string()).as_deref(),
         Some("0190a000-0000-7000-8000-000000000001")
     );
     assert!(database.execute_raw("SELECT 1 FROM jobs").await.is_err(), "the old table is gone");

@@ -11,7 +11,7 @@ use onramp_domain::agreement::machine::require_api_products;
 use onramp_domain::agreement::{Origin, long_date, long_time};
 use onramp_domain::terms::TermsVersion;
 use onramp_domain::{ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
-use onramp_service::lifecycle::{self, actor_of};
+use onramp_service::lifecycle;
 use onramp_service::{AppContext, demo};
 use serde::Deserialize;
 
@@ -257,7 +257,7 @@ pub async fn publish_terms(
     }
     let number: u32 = version.parse().map_err(|_| WebError::NotFound)?;
     context.terms.get(number).ok_or(WebError::NotFound)?;
-    match lifecycle::publish_terms(&context, number, actor_of(user), 200, None).await {
+    match lifecycle::publish_terms(&context, number, user.actor(), 200, None).await {
         Ok(report) => {
             tracing::info!(version = number, uplifted = report.uplifted, skipped = report.skipped, "terms published");
             Ok(Redirect::to(&format!("/staff/terms/{number}")).into_response())

@@ -119,15 +119,8 @@ pub(crate) struct JobRow {
 impl JobRow {
     pub(crate) fn into_failed(self) -> Result<FailedJob, StoreError> {
         let failed_at = self.failed_at.ok_or_else(|| corrupt("failed job", "no failed_at"))?;
-        let job = ClaimedJob::try_from(self.claimed)?;
         Ok(FailedJob {
-            id: job.id,
-            kind: job.kind,
-            dedup_key: job.dedup_key,
-            organisation_id: job.organisation_id,
-            payload: job.payload,
-            run_at: job.run_at,
-            attempts: job.attempts,
+            job: ClaimedJob::try_from(self.claimed)?,
             last_error: self.last_error,
             failed_at: from_micros("failed job", failed_at)?,
         })
@@ -135,16 +128,8 @@ impl JobRow {
 
     #[cfg(feature = "test-support")]
     pub(crate) fn into_record(self) -> Result<crate::types::JobRecord, StoreError> {
-        let job = ClaimedJob::try_from(self.claimed)?;
         Ok(crate::types::JobRecord {
-            id: job.id,
-            kind: job.kind,
-            dedup_key: job.dedup_key,
-            organisation_id: job.organisation_id,
-            payload: job.payload,
-            priority: job.priority,
-            run_at: job.run_at,
-            attempts: job.attempts,
+            job: ClaimedJob::try_from(self.claimed)?,
             locked_until: self.locked_until.map(|at| from_micros("job", at)).transpose()?,
             last_error: self.last_error,
             failed_at: self.failed_at.map(|at| from_micros("job", at)).transpose()?,
