@@ -101,6 +101,17 @@ pub enum Notification {
         path: String,
         expires_at: Timestamp,
     },
+    /// SEC-1: the single-use link that confirms a new account's address; `path` is relative to the portal.
+    AddressVerification {
+        full_name: String,
+        path: String,
+        expires_at: Timestamp,
+    },
+    /// SEC-2: someone registered with an address that has an account already. The page answered as for a new
+    /// account (no oracle); the owner of the address is told instead, with the ways back in.
+    AccountExists {
+        full_name: String,
+    },
 }
 
 /// A notification as the outbox keeps it.
@@ -139,7 +150,11 @@ impl Notification {
             | Self::Terminated { agreement }
             | Self::QueryRaised { agreement } => Some(agreement.id),
             Self::CaseActivity { agreement, .. } | Self::CaseState { agreement, .. } => Some(*agreement),
-            Self::TeamInvitation { .. } | Self::TeamMemberAdded { .. } | Self::PasswordReset { .. } => None,
+            Self::TeamInvitation { .. }
+            | Self::TeamMemberAdded { .. }
+            | Self::PasswordReset { .. }
+            | Self::AddressVerification { .. }
+            | Self::AccountExists { .. } => None,
         }
     }
 
@@ -224,6 +239,8 @@ mod tests {
                 added_by: "Owen".into(),
             },
             Notification::PasswordReset { full_name: "Pat".into(), path: "/password-reset/x".into(), expires_at: at },
+            Notification::AddressVerification { full_name: "Pat".into(), path: "/verify/x".into(), expires_at: at },
+            Notification::AccountExists { full_name: "Pat".into() },
         ];
         let mut kinds = Vec::new();
         for notification in all {
@@ -245,7 +262,9 @@ mod tests {
                 "case_state",
                 "team_invitation",
                 "team_member_added",
-                "password_reset"
+                "password_reset",
+                "address_verification",
+                "account_exists"
             ]
         );
     }
