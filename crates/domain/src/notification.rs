@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::agreement::{Agreement, AgreementId, AgreementState, NotificationKind, Origin};
+use crate::agreement::{Agreement, AgreementId, AgreementState, NotificationKind, Origin, SignatureType};
 use crate::case::CaseState;
 use crate::{AgreementNumber, CaseNumber, EmailAddress, TeamRole};
 
@@ -21,6 +21,9 @@ pub struct AgreementSummary {
     pub terms_version: u32,
     pub review_deadline: Option<Timestamp>,
     pub case: Option<CaseNumber>,
+    /// The review deadline accepts the agreement (a terms change) rather than cancelling it.
+    #[serde(default)]
+    pub auto_accepts: bool,
 }
 
 impl AgreementSummary {
@@ -34,6 +37,7 @@ impl AgreementSummary {
             terms_version: agreement.terms_version,
             review_deadline: agreement.review_deadline,
             case: agreement.case_number,
+            auto_accepts: agreement.signature_type == SignatureType::AutoAccepted,
         }
     }
 }
@@ -200,6 +204,7 @@ mod tests {
             terms_version: 6,
             review_deadline: None,
             case: None,
+            auto_accepts: false,
         }
     }
 
