@@ -37,6 +37,78 @@ pub struct Config {
     pub sign_in: SignInSettings,
     /// Mark cookies `Secure`: set when Onramp is served over TLS (directly or behind a TLS proxy).
     pub secure_cookies: bool,
+    /// The portal's address as people reach it (`https://onramp.example.org`); every link in e-mail starts
+    /// with it. Unset, it is `http://` and the `listen` address, which only suits a machine of one's own.
+    pub public_url: Option<String>,
+    pub mail: MailSettings,
+}
+
+/// How e-mail leaves Onramp (NOT-1). With no `smtp` section every message is written as an `.eml` file in
+/// `folder` instead, which the staff mail page lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// The sender's address; unset, the provider's service desk.
+    pub from_address: Option<EmailAddress>,
+    /// The sender's name; unset, "<provider> Connection Agreements".
+    pub from_name: Option<String>,
+    /// Where `.eml` files go without SMTP; unset, a `mail` folder beside the SQLite database file (or in
+    /// the working directory on PostgreSQL).
+    pub folder: Option<PathBuf>,
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// An SMTP relay (`[mail.smtp]`, or `ONRAMP_MAIL__SMTP__HOST` and friends).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    /// Unset: 587 for `starttls`, 465 for `tls`, 25 for `plain`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default = "SmtpSecurity::default_for_relays")]
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    15
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// No TLS: only for a relay on the same host.
+    Plain,
+    /// STARTTLS, required.
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+}
+
+impl SmtpSecurity {
+    fn default_for_relays() -> Self {
+        Self::Starttls
+    }
 }
 
 /// The lifecycle's periods (SPEC CA-4, CA-6, CA-11).
@@ -110,6 +182,8 @@ impl Default for Config {
             },
             log: LogSettings { format: LogFormat::Human, filter: "info".into() },
             secure_cookies: false,
+            public_url: None,
+            mail: MailSettings { from_address: None, from_name: None, folder: None, smtp: None },
             sign_in: SignInSettings { attempts_per_address: 20, refill_seconds: 3 },
             agreements: AgreementSettings {
                 acceptance_days: 90,
@@ -146,6 +220,25 @@ impl Config {
         Provider { name: self.provider.name.clone(), service_desk_email: self.provider.service_desk_email.clone() }
     }
 
+    /// The portal's public address without a trailing slash (see [`Config::public_url`]).
+    pub fn portal_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Where the folder transport writes `.eml` files.
+    pub fn mail_folder(&self) -> PathBuf {
+        if let Some(folder) = &self.mail.folder {
+            return folder.clone();
+        }
+        match self.database_url.sqlite_file() {
+            Some(file) => file.parent().map_or_else(|| PathBuf::from("mail"), |dir| dir.join("mail")),
+            None => PathBuf::from("mail"),
+        }
+    }
+
     /// Rules serde cannot express.
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |setting: &str, message: &str| Err(ConfigError(format!("setting `{setting}`: {message}")));
@@ -173,8 +266,44 @@ impl Config {
         if self.provider.name.trim().is_empty() {
             return invalid("provider.name", "must not be empty");
         }
+        if let Some(url) = &self.public_url {
+            check_public_url(url).or_else(|message| invalid("public_url", &message))?;
+        }
+        if self.mail.from_name.as_deref().is_some_and(|name| name.trim().is_empty() || name.contains(['\r', '\n'])) {
+            return invalid("mail.from_name", "must be a name on one line");
+        }
+        if let Some(smtp) = &self.mail.smtp {
+            if smtp.host.trim().is_empty() || smtp.host.contains(char::is_whitespace) {
+                return invalid("mail.smtp.host", "must be a host name such as smtp.example.org");
+            }
+            if smtp.port == Some(0) {
+                return invalid("mail.smtp.port", "must be between 1 and 65535");
+            }
+            if !(1..=300).contains(&smtp.timeout_seconds) {
+                return invalid("mail.smtp.timeout_seconds", "must be between 1 and 300");
+            }
+            if smtp.username.is_some() != smtp.password.is_some() {
+                return invalid("mail.smtp.password", "give both username and password, or neither");
+            }
+        }
         Ok(())
     }
+}
+
+/// A public URL is `http://` or `https://`, a host, and at most a path: links are made by appending to it.
+fn check_public_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with https:// (or http://)"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("{url:?} names no host"));
+    }
+    if url.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+        return Err(format!("{url:?} must have no spaces, query or fragment"));
+    }
+    Ok(())
 }
 
 /// Where configuration comes from besides the defaults and the environment.
@@ -333,6 +462,46 @@ mod tests {
             assert!(error.contains("`database.max_connections`: must be at least 1"), "{error}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn smtp_comes_from_the_environment_and_its_password_stays_hidden() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ONRAMP_MAIL__SMTP__HOST", "smtp.example.org");
+            jail.set_env("ONRAMP_MAIL__SMTP__USERNAME", "onramp");
+            jail.set_env("ONRAMP_MAIL__SMTP__PASSWORD", "hunter2");
+            jail.set_env("ONRAMP_PUBLIC_URL", "https://onramp.example.org/");
+            let config = load_in(jail, &Sources::default()).map_err(|e| e.to_string())?;
+            let smtp = config.mail.smtp.clone().ok_or("no smtp")?;
+            assert_eq!((smtp.host.as_str(), smtp.security, smtp.timeout_seconds), ("smtp.example.org", SmtpSecurity::Starttls, 15));
+            assert_eq!(config.portal_url(), "https://onramp.example.org");
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_mail_settings_name_the_setting() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ONRAMP_PUBLIC_URL", "onramp.example.org");
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("`public_url`") && error.contains("https://"), "{error}");
+            jail.set_env("ONRAMP_PUBLIC_URL", "https://onramp.example.org");
+            jail.create_file("onramp.toml", "[mail.smtp]\nhost = \"smtp.example.org\"\nsecurity = \"ssl\"\n")?;
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("mail.smtp.security"), "{error}");
+            jail.create_file("onramp.toml", "[mail.smtp]\nhost = \"smtp.example.org\"\nusername = \"x\"\n")?;
+            let error = load_in(jail, &Sources::default()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("`mail.smtp.password`"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_mail_folder_sits_beside_the_database_file() {
+        let config = Config { database_url: DatabaseUrl::parse("sqlite:/var/lib/onramp/onramp.db").unwrap(), ..Config::default() };
+        assert_eq!(config.mail_folder(), PathBuf::from("/var/lib/onramp/mail"));
+        assert_eq!(Config::default().mail_folder(), PathBuf::from("./mail"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod jobs;
 pub mod legacy;
 pub mod lifecycle;
+pub mod mail;
 pub mod organisations;
 pub mod password;
 pub mod password_reset;
@@ -23,6 +24,15 @@ use onramp_store::Repository;
 
 pub use config::{Config, ConfigError};
 
+/// Why an [`AppContext`] could not be made from a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("loading the terms versions: {0}")]
+    Terms(#[from] TermsError),
+    #[error("setting up mail: {0}")]
+    Mail(#[from] onramp_mail::MailError),
+}
+
 /// What every request and job needs: configuration, storage, the clock and the terms versions. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppContext {
@@ -30,14 +40,17 @@ pub struct AppContext {
     pub store: Arc<dyn Repository>,
     pub clock: Arc<dyn Clock>,
     pub terms: Arc<TermsCatalogue>,
+    /// How mail goes out (SMTP or the `.eml` folder), from whom, and the portal links start with.
+    pub mailer: Arc<mail::Mailer>,
     /// Set in demo mode only: the clock staff may move forward from the portal. It is also `clock`.
     pub demo_clock: Option<Arc<clock::DemoClock>>,
 }
 
 impl AppContext {
     /// A context with the shipped terms versions.
-    pub fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, TermsError> {
+    pub fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, ContextError> {
         Ok(Self {
+            mailer: Arc::new(mail::Mailer::from_config(&config)?),
             config: Arc::new(config),
             store,
             clock,
@@ -51,7 +64,7 @@ impl AppContext {
         config: Config,
         store: Arc<dyn Repository>,
         demo_clock: Arc<clock::DemoClock>,
-    ) -> Result<Self, TermsError> {
+    ) -> Result<Self, ContextError> {
         let mut context = Self::new(config, store, demo_clock.clone())?;
         context.demo_clock = Some(demo_clock);
         Ok(context)

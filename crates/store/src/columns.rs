@@ -68,6 +68,14 @@ macro_rules! notification_columns {
     };
 }
 
+/// `OutboxRow`: an outbox row and its delivery job, if it still has one (`o` and `j`).
+macro_rules! outbox_entry_columns {
+    () => {
+        "o.id, o.kind, o.recipients, o.payload, o.created_at, o.sent_at, o.message_id, j.attempts, j.run_at, \
+         j.locked_until, j.last_error, j.failed_at"
+    };
+}
+
 /// `AuditRow`, also the insert's column order.
 macro_rules! audit_columns {
     () => {

@@ -33,8 +33,8 @@ pub use traits::{
 #[cfg(feature = "test-support")]
 pub use types::JobRecord;
 pub use types::{
-    AcceptedTerms, AuditEntry, ClaimedJob, FailedJob, LiveAgreements, LoginFailures, NewJob, NewNotification,
-    Notification, PendingJob, Publication, Sequence, SignedIn,
+    AcceptedTerms, AuditEntry, ClaimedJob, DELIVERY_JOB_KIND, Delivery, FailedJob, LiveAgreements, LoginFailures,
+    NewJob, NewNotification, Notification, OutboxEntry, PendingJob, Publication, Sequence, SignedIn,
 };
 pub use unit_of_work::{AgreementWork, AuditWork, CaseWork, JobWork, OutboxWork, TeamWork, UnitOfWork};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};

@@ -227,10 +227,26 @@ pub trait Audit: Send + Sync {
     async fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError>;
 }
 
-/// The notification outbox (NOT-2), written inside a unit of work ([`crate::OutboxWork`]). Its delivery
-/// worker's calls will live here; today tests read it.
+/// The notification outbox (NOT-2), written inside a unit of work ([`crate::OutboxWork`]) together with its
+/// delivery job ([`crate::types::DELIVERY_JOB_KIND`]); read here by the dispatcher and the staff mail page.
 #[async_trait]
 pub trait Outbox: Send + Sync {
+    async fn outbox_entry(&self, id: Uuid) -> Result<Option<crate::types::OutboxEntry>, StoreError>;
+    /// Newest first: up to `limit` rows older than `before` (a keyset page; `None` starts at the newest).
+    async fn outbox_page(
+        &self,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<crate::types::OutboxEntry>, StoreError>;
+    /// Records that the row of the claimed delivery `job` went out as `message_id`, and finishes the job, in
+    /// one transaction. A job whose claim was lost (another worker re-claimed it) changes nothing.
+    async fn mark_notification_sent(
+        &self,
+        job: &crate::types::ClaimedJob,
+        message_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
     /// Every outbox row, oldest first.
     #[cfg(feature = "test-support")]
     async fn notifications(&self) -> Result<Vec<crate::types::Notification>, StoreError>;

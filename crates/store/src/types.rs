@@ -79,6 +79,35 @@ pub struct Notification {
     pub sent_at: Option<Timestamp>,
 }
 
+/// The job kind that delivers one outbox row (NOT-2). Every outbox row is written with one such job, whose
+/// id is the row's id and whose payload is `{}`.
+pub const DELIVERY_JOB_KIND: &str = "deliver_notification";
+
+/// One outbox row as the mail dispatcher and the staff mail page see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: Uuid,
+    pub kind: String,
+    /// The notification, or why the row does not decode (a kind from an older build, say).
+    pub notification: Result<onramp_domain::notification::Notification, String>,
+    pub recipients: Vec<String>,
+    pub created_at: Timestamp,
+    pub delivery: Delivery,
+}
+
+/// Where an outbox row's delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent { at: Timestamp, message_id: String },
+    /// Waiting for its first try or for a retry; `attempts` counts tries begun, so a try that ended without
+    /// a result (a crashed worker) counts too.
+    Queued { attempts: i64, next_try: Timestamp, last_error: Option<String> },
+    /// Gave up after its last retry, or could never work; an operator may retry it.
+    Failed { attempts: i64, at: Timestamp, error: String },
+    /// Neither sent nor queued: its job was removed by hand.
+    NotQueued,
+}
+
 /// An audit entry to append; the store assigns its place in the chain and its hashes. The actor is stored
 /// as [`Actor::audit_label`].
 #[derive(Debug, Clone, PartialEq, Eq)]

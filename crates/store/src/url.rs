@@ -61,6 +61,18 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The database file of an embedded database, if it is one (`sqlite:PATH`, `sqlite://PATH`, with any
+    /// `?options` removed); `None` for PostgreSQL and for `:memory:`.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let rest = self.raw.split_once(':').map_or("", |(_, rest)| rest);
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or("");
+        (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+    }
+
     /// The URL with its password; only for handing to the driver.
     pub fn expose(&self) -> &str {
         &self.raw
@@ -112,6 +124,15 @@ impl fmt::Display for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sqlite_file_is_the_path_without_options() {
+        let file = |raw: &str| DatabaseUrl::parse(raw).unwrap().sqlite_file();
+        assert_eq!(file("sqlite:./onramp.db"), Some("./onramp.db".into()));
+        assert_eq!(file("sqlite:///var/lib/onramp.db?mode=rwc"), Some("/var/lib/onramp.db".into()));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://db/onramp"), None);
+    }
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {

@@ -5,7 +5,8 @@
 //! a job that keeps failing, or that no handler understands, fails for good and waits for an operator.
 //! Several instances may run the worker at once on PostgreSQL.
 //!
-//! There is one kind today, [`AgreementTimer`].
+//! The kinds: [`AgreementTimer`] (the lifecycle's timers) and `deliver_notification` (one outbox row's mail,
+//! [`crate::mail`]).
 
 mod agreement_timer;
 
@@ -88,6 +89,9 @@ async fn dispatch(context: &AppContext, job: &ClaimedJob, now: Timestamp) -> Res
                 .map_err(|e| JobFailure::Permanent(format!("the payload does not decode: {e}")))?;
             crate::lifecycle::fire(context, &timer, job, now).await.map_err(|e| JobFailure::Transient(e.to_string()))
         }
+        onramp_store::DELIVERY_JOB_KIND => crate::mail::deliver(context, job, now).await.map_err(|e| {
+            if e.is_permanent() { JobFailure::Permanent(e.to_string()) } else { JobFailure::Transient(e.to_string()) }
+        }),
         other => Err(JobFailure::Permanent(format!("no handler for jobs of kind {other:?}"))),
     }
 }

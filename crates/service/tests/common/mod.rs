@@ -44,7 +44,7 @@ impl Drop for World {
 impl World {
     pub async fn new(database: TestDatabase) -> Self {
         let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
-        let config = Config { database_url: database.url().clone(), ..Config::default() };
+        let config = test_config(&database);
         let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
         let staff = context
             .store
@@ -207,4 +207,12 @@ pub fn rule(error: LifecycleServiceError) -> LifecycleError {
         LifecycleServiceError::Rule(rule) => rule,
         other => panic!("expected a lifecycle rule, got {other:?}"),
     }
+}
+
+/// The defaults, on `database`, with mail written to the database's own folder and links to a fixed portal.
+pub fn test_config(database: &TestDatabase) -> Config {
+    let mut config = Config { database_url: database.url().clone(), ..Config::default() };
+    config.mail.folder = Some(database.files_dir().join("mail"));
+    config.public_url = Some("https://onramp.test".into());
+    config
 }

@@ -14,7 +14,7 @@ pub(crate) use accounts::{InvitationRow, OrganisationRow, StaffRoleRow, UserRow}
 pub(crate) use agreements::{AgreementRow, CaseActivityRow, CaseRow, LedgerRow};
 #[cfg(feature = "test-support")]
 pub(crate) use records::NotificationRow;
-pub(crate) use records::{AuditRow, ClaimedJobRow, JobRow, PendingJobRow};
+pub(crate) use records::{AuditRow, ClaimedJobRow, JobRow, OutboxRow, PendingJobRow};
 
 /// Instants are stored as microseconds since the Unix epoch on both backends.
 pub(crate) fn to_micros(instant: Timestamp) -> i64 {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{corrupt, from_micros};
 use crate::StoreError;
-use crate::types::{ClaimedJob, FailedJob, PendingJob};
+use crate::types::{ClaimedJob, Delivery, FailedJob, OutboxEntry, PendingJob};
 
 /// An outbox row; only tests read the outbox back so far.
 #[cfg(feature = "test-support")]
@@ -35,6 +35,53 @@ impl NotificationRow {
             recipients: serde_json::from_str(&self.recipients).map_err(|e| corrupt(ENTITY, e))?,
             created_at: from_micros(ENTITY, self.created_at)?,
             sent_at: self.sent_at.map(|s| from_micros(ENTITY, s)).transpose()?,
+        })
+    }
+}
+
+/// An outbox row joined with its delivery job.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: Uuid,
+    kind: String,
+    recipients: String,
+    payload: String,
+    created_at: i64,
+    sent_at: Option<i64>,
+    message_id: Option<String>,
+    attempts: Option<i64>,
+    run_at: Option<i64>,
+    locked_until: Option<i64>,
+    last_error: Option<String>,
+    failed_at: Option<i64>,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_entry(self) -> Result<OutboxEntry, StoreError> {
+        const ENTITY: &str = "outbox row";
+        let time = |micros: i64| from_micros(ENTITY, micros);
+        let delivery = match (self.sent_at, self.failed_at, self.run_at) {
+            (Some(at), _, _) => Delivery::Sent { at: time(at)?, message_id: self.message_id.unwrap_or_default() },
+            (None, Some(at), _) => Delivery::Failed {
+                attempts: self.attempts.unwrap_or(0),
+                at: time(at)?,
+                error: self.last_error.unwrap_or_default(),
+            },
+            (None, None, Some(run_at)) => Delivery::Queued {
+                attempts: self.attempts.unwrap_or(0),
+                next_try: time(self.locked_until.map_or(run_at, |locked| locked.max(run_at)))?,
+                last_error: self.last_error,
+            },
+            (None, None, None) => Delivery::NotQueued,
+        };
+        Ok(OutboxEntry {
+            id: self.id,
+            notification: onramp_domain::notification::Notification::from_stored(&self.kind, &self.payload)
+                .map_err(|e| e.to_string()),
+            kind: self.kind,
+            recipients: serde_json::from_str(&self.recipients).map_err(|e| corrupt(ENTITY, e))?,
+            created_at: time(self.created_at)?,
+            delivery,
         })
     }
 }

@@ -44,7 +44,7 @@ pub async fn spawn_app(database: TestDatabase) -> TestApp {
 
 /// The app with some settings changed from the defaults.
 pub async fn spawn_configured_app(database: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config { database_url: database.url().clone(), ..Config::default() };
+    let mut config = test_config(&database);
     configure(&mut config);
     let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
     let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
@@ -54,7 +54,7 @@ pub async fn spawn_configured_app(database: TestDatabase, configure: impl FnOnce
 /// The app as `serve --demo` runs it: demo time that agreement-team staff may move forward. `clock` is then
 /// only the time the fixtures stamp on what they create.
 pub async fn spawn_demo_app(database: TestDatabase) -> TestApp {
-    let config = Config { database_url: database.url().clone(), ..Config::default() };
+    let config = test_config(&database);
     let demo_clock = Arc::new(onramp_service::clock::DemoClock::new());
     let context = AppContext::in_demo_mode(config, database.store(), demo_clock).unwrap();
     let clock = Arc::new(ManualClock::new(onramp_domain::Clock::now(context.clock.as_ref())));
@@ -197,4 +197,12 @@ pub async fn lapsed_then_issued(
     let current = lifecycle::create(&app.context, team, organisation, products(), Origin::NewContract).await.unwrap();
     let current = lifecycle::issue(&app.context, team, current.id).await.unwrap();
     (lapsed, current)
+}
+
+/// The defaults, on `database`, with mail written to the database's own folder and links to a fixed portal.
+pub fn test_config(database: &TestDatabase) -> Config {
+    let mut config = Config { database_url: database.url().clone(), ..Config::default() };
+    config.mail.folder = Some(database.files_dir().join("mail"));
+    config.public_url = Some("https://onramp.test".into());
+    config
 }
