@@ -80,9 +80,10 @@ pub struct Sender {
 }
 
 fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, MailError> {
-    let email = address
-        .parse()
-        .map_err(|e: lettre::address::AddressError| MailError::Address { address: address.to_owned(), reason: e.to_string() })?;
+    let email = address.parse().map_err(|e: lettre::address::AddressError| MailError::Address {
+        address: address.to_owned(),
+        reason: e.to_string(),
+    })?;
     Ok(Mailbox::new(name.map(str::to_owned), email))
 }
 
@@ -153,7 +154,10 @@ impl std::fmt::Debug for SmtpOptions {
 /// Where messages go.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp { relay: AsyncSmtpTransport<Tokio1Executor>, describe: String },
+    Smtp {
+        relay: AsyncSmtpTransport<Tokio1Executor>,
+        describe: String,
+    },
     /// Each message as `<name>.eml` in the folder (the default with no SMTP server configured).
     Folder(PathBuf),
 }
@@ -170,7 +174,9 @@ impl Transport {
         let settings = |e: lettre::transport::smtp::Error| MailError::Settings(e.to_string());
         let mut builder = match options.security {
             Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&options.host),
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&options.host).map_err(settings)?,
+            Security::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&options.host).map_err(settings)?
+            }
             Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&options.host).map_err(settings)?,
         };
         if let Some(port) = options.port {

@@ -473,7 +473,10 @@ mod tests {
             jail.set_env("ONRAMP_PUBLIC_URL", "https://onramp.example.org/");
             let config = load_in(jail, &Sources::default()).map_err(|e| e.to_string())?;
             let smtp = config.mail.smtp.clone().ok_or("no smtp")?;
-            assert_eq!((smtp.host.as_str(), smtp.security, smtp.timeout_seconds), ("smtp.example.org", SmtpSecurity::Starttls, 15));
+            assert_eq!(
+                (smtp.host.as_str(), smtp.security, smtp.timeout_seconds),
+                ("smtp.example.org", SmtpSecurity::Starttls, 15)
+            );
             assert_eq!(config.portal_url(), "https://onramp.example.org");
             assert!(!format!("{config:?}").contains("hunter2"));
             Ok(())
@@ -499,7 +502,10 @@ mod tests {
 
     #[test]
     fn the_mail_folder_sits_beside_the_database_file() {
-        let config = Config { database_url: DatabaseUrl::parse("sqlite:/var/lib/onramp/onramp.db").unwrap(), ..Config::default() };
+        let config = Config {
+            database_url: DatabaseUrl::parse("sqlite:/var/lib/onramp/onramp.db").unwrap(),
+            ..Config::default()
+        };
         assert_eq!(config.mail_folder(), PathBuf::from("/var/lib/onramp/mail"));
         assert_eq!(Config::default().mail_folder(), PathBuf::from("./mail"));
     }

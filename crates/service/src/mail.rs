@@ -117,7 +117,9 @@ pub async fn send(context: &AppContext, job: &ClaimedJob, now: Timestamp) -> Res
         return Ok(Sent::Already);
     }
     if job.attempts > 1 {
-        tracing::warn!("an earlier attempt did not finish; if it reached the server, this is a copy with the same Message-ID");
+        tracing::warn!(
+            "an earlier attempt did not finish; if it reached the server, this is a copy with the same Message-ID"
+        );
     }
     let notification = entry.notification.map_err(DeliveryError::Undecodable)?;
     let rendered = render(context, &notification)?;

@@ -233,11 +233,8 @@ pub trait Audit: Send + Sync {
 pub trait Outbox: Send + Sync {
     async fn outbox_entry(&self, id: Uuid) -> Result<Option<crate::types::OutboxEntry>, StoreError>;
     /// Newest first: up to `limit` rows older than `before` (a keyset page; `None` starts at the newest).
-    async fn outbox_page(
-        &self,
-        before: Option<Uuid>,
-        limit: i64,
-    ) -> Result<Vec<crate::types::OutboxEntry>, StoreError>;
+    async fn outbox_page(&self, before: Option<Uuid>, limit: i64)
+    -> Result<Vec<crate::types::OutboxEntry>, StoreError>;
     /// Records that the row of the claimed delivery `job` went out as `message_id`, and finishes the job, in
     /// one transaction. A job whose claim was lost (another worker re-claimed it) changes nothing.
     async fn mark_notification_sent(

@@ -98,12 +98,23 @@ pub struct OutboxEntry {
 /// Where an outbox row's delivery stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Sent { at: Timestamp, message_id: String },
+    Sent {
+        at: Timestamp,
+        message_id: String,
+    },
     /// Waiting for its first try or for a retry; `attempts` counts tries begun, so a try that ended without
     /// a result (a crashed worker) counts too.
-    Queued { attempts: i64, next_try: Timestamp, last_error: Option<String> },
+    Queued {
+        attempts: i64,
+        next_try: Timestamp,
+        last_error: Option<String>,
+    },
     /// Gave up after its last retry, or could never work; an operator may retry it.
-    Failed { attempts: i64, at: Timestamp, error: String },
+    Failed {
+        attempts: i64,
+        at: Timestamp,
+        error: String,
+    },
     /// Neither sent nor queued: its job was removed by hand.
     NotQueued,
 }

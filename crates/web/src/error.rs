@@ -193,6 +193,18 @@ impl From<DemoClockError> for WebError {
     }
 }
 
+impl From<onramp_service::mail::RetryError> for WebError {
+    fn from(error: onramp_service::mail::RetryError) -> Self {
+        match error {
+            onramp_service::mail::RetryError::NotAllowed => Self::Forbidden,
+            onramp_service::mail::RetryError::Store(StoreError::NotFound { .. }) => {
+                Self::Conflict("This message has not failed, so there is nothing to retry.".into())
+            }
+            onramp_service::mail::RetryError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(error: askama::Error) -> Self {
         Self::Internal(Box::new(error))

@@ -8,6 +8,7 @@ mod cases;
 mod csrf;
 mod error;
 mod forms;
+mod mail;
 mod organisations;
 mod pages;
 mod password_reset;
@@ -104,6 +105,10 @@ fn routes(config: &Config) -> Routes {
         .get("/staff/terms", staff::terms)
         .get("/staff/terms/{version}", staff::preview_terms)
         .post("/staff/terms/{version}/publish", staff::publish_terms)
+        .get("/staff/mail", mail::log)
+        .get("/staff/mail/{id}", mail::show)
+        .get("/staff/mail/{id}/eml", mail::eml)
+        .post("/staff/mail/{id}/retry", mail::retry)
         .get("/staff/demo-clock", staff::demo_clock)
         .post("/staff/demo-clock", staff::advance_demo_clock)
         .get("/organisation", organisations::show)

@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use onramp_domain::time_ordered_uuid;
 use sqlx::Transaction;
 
-use super::{Db, Store};
 use super::begin_write;
+use super::{Db, Store};
 use crate::rows::{OutboxRow, corrupt, to_micros};
 use crate::types::{ClaimedJob, DELIVERY_JOB_KIND, NewNotification, OutboxEntry};
 use crate::{Outbox, StoreError};
@@ -65,10 +65,8 @@ macro_rules! entry_select {
 #[async_trait]
 impl Outbox for Store {
     async fn outbox_entry(&self, id: uuid::Uuid) -> Result<Option<OutboxEntry>, StoreError> {
-        let row: Option<OutboxRow> = sqlx::query_as(entry_select!("WHERE o.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<OutboxRow> =
+            sqlx::query_as(entry_select!("WHERE o.id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.map(OutboxRow::into_entry).transpose()
     }
 
@@ -82,16 +80,18 @@ impl Outbox for Store {
                     .await?
             }
             None => {
-                sqlx::query_as(entry_select!("ORDER BY o.id DESC LIMIT $1"))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query_as(entry_select!("ORDER BY o.id DESC LIMIT $1")).bind(limit).fetch_all(&self.pool).await?
             }
         };
         rows.into_iter().map(OutboxRow::into_entry).collect()
     }
 
-    async fn mark_notification_sent(&self, job: &ClaimedJob, message_id: &str, at: Timestamp) -> Result<(), StoreError> {
+    async fn mark_notification_sent(
+        &self,
+        job: &ClaimedJob,
+        message_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE outbox SET sent_at = $2, message_id = $3 WHERE id = $1 AND sent_at IS NULL")
             .bind(job.id)
