@@ -25,8 +25,8 @@ pub(super) async fn insert_notification(
     let stored = mail.notification.to_stored().map_err(|e| corrupt("notification", e))?;
     let id = time_ordered_uuid(at);
     sqlx::query(
-        "INSERT INTO outbox (id, kind, agreement_id, organisation_id, recipients, payload, created_at, \
-         ) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO outbox (id, kind, agreement_id, organisation_id, recipients, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(stored.kind)
