@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part of the world")]
 
+pub mod smtp;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +47,28 @@ impl World {
     pub async fn new(database: TestDatabase) -> Self {
         let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
         let config = test_config(&database);
+        let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+        let staff = context
+            .store
+            .create_user(
+                &NewUser {
+                    email: EmailAddress::parse("agreements@provider.example").unwrap(),
+                    full_name: PersonName::parse("Aisha Agreements").unwrap(),
+                    password_hash: None,
+                    staff_roles: vec![StaffRole::AgreementTeam],
+                },
+                clock.now_for_test(),
+            )
+            .await
+            .unwrap();
+        World { context, clock, staff, database, unsettled_jobs_expected: AtomicBool::new(false) }
+    }
+
+    /// Like [`World::new`], with the test configuration changed by `edit` first (an SMTP server, say).
+    pub async fn with_config(database: TestDatabase, edit: impl FnOnce(&mut Config)) -> Self {
+        let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
+        let mut config = test_config(&database);
+        edit(&mut config);
         let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
         let staff = context
             .store
