@@ -212,8 +212,17 @@ async fn write(
                     people = Some(recipients(work).await?);
                 }
                 let addresses = people.as_ref().map(|p| p.addresses.clone()).unwrap_or_default();
-                let subject =
-                    saved.iter().find(|a| a.id == agreement).ok_or(LifecycleServiceError::NotFound("agreement"))?;
+                // The agreement as the decision left it; a decision may notify about one it did not change (a
+                // second query only comments on the existing case), which is then as the transaction reads it.
+                let unchanged = match saved.iter().any(|a| a.id == agreement) {
+                    true => None,
+                    false => load_chain(work).await?.find(agreement).cloned(),
+                };
+                let subject = saved
+                    .iter()
+                    .find(|a| a.id == agreement)
+                    .or(unchanged.as_ref())
+                    .ok_or(LifecycleServiceError::NotFound("agreement"))?;
                 let summary = AgreementSummary::of(subject, &work.organisation().details.name);
                 let notification = NewNotification {
                     notification: Notification::about_agreement(kind, summary),

@@ -25,6 +25,7 @@ onramp_store::on_both_backends!(
     ca04_an_unaccepted_contract_is_cancelled_after_90_days,
     ca05_publishing_terms_uplifts_every_active_agreement_after_a_preview,
     ca06_queries_pause_resume_and_reset_are_kept_in_the_timer_ledger,
+    ca06_a_second_query_comments_on_the_case_reopens_it_and_tells_the_contacts,
     ca07_a_terms_change_auto_accepts_after_30_days_excluding_pauses,
     ca08_termination_expires_on_the_end_date_and_cancels_pending_drafts,
     ca09_original_version_and_superseded_contract_form_the_chain,
@@ -562,3 +563,25 @@ async fn accept_side_by_side(
     outcomes
 }
 
+/// Found by `reminder_properties`: a second query on a terms change (its case exists, so the decision changes
+/// no agreement, only comments on the case) failed with "agreement not found" when writing its notification.
+async fn ca06_a_second_query_comments_on_the_case_reopens_it_and_tells_the_contacts(world: World) {
+    let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft =
+        world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
+    let first = lifecycle::raise_query(&world.context, &contact, draft.id, "Does clause 16 apply?").await.unwrap();
+    let number = first.case_number.unwrap();
+    cases::set_state(&world.context, &world.staff, number, CaseState::Resolved).await.unwrap();
+
+    world.jump(DAY);
+    let second = lifecycle::raise_query(&world.context, &contact, draft.id, "And clause 17?").await.unwrap();
+    assert_eq!(second.case_number, Some(number), "the same case");
+    let case = world.context.store.case(number).await.unwrap().unwrap();
+    assert_eq!(case.state, CaseState::Open, "reopened");
+    assert_eq!(case.activity.last().unwrap().body, "And clause 17?");
+    let told = world.notifications("query_raised").await;
+    assert_eq!(told.len(), 2, "each query is told to the contacts");
+    assert!(matches!(&told[1].notification, Notification::QueryRaised { agreement } if agreement.case == Some(number)));
+    world.run_timers().await;
+}
