@@ -142,7 +142,7 @@ fn check_message(world: &World, message: &Received, entry: &OutboxEntry, expecte
         "{what}: the text part decodes to what was rendered"
     );
     let url = format!("{PORTAL}{}", expected_path(notification));
-    assert_eq!(links_in_text(text), [url.clone()], "{what}: the text part's link\n{text}");
+    assert_eq!(links_in_text(text), std::slice::from_ref(&url), "{what}: the text part's link\n{text}");
     assert!(links_in_html(html).contains(&url), "{what}: the HTML part's link\n{html}");
     assert!(links_in_html(html).iter().all(|link| *link == url), "{what}: one link only\n{html}");
     assert!(html.contains("<html") && html.contains("</html>"), "{what}\n{html}");
