@@ -37,7 +37,8 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
         lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap();
         organisations.push(organisation);
     }
-    assert_eq!(world.context.store.pending_jobs().await.unwrap(), (DEADLINES * 5) as i64);
+    // Five timers each (the deadline and four reminders), and the delivery of each "issued" mail (NOT-2).
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), (DEADLINES * 6) as i64);
 
     // A second instance: its own connection pool on the same database, the same clock.
     let second_store =
@@ -48,13 +49,18 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
     let (first_report, second_report) = tokio::join!(jobs::run_due(&world.context, now), jobs::run_due(&second, now));
     let (first_report, second_report) = (first_report.unwrap(), second_report.unwrap());
 
-    assert_eq!(first_report.changed + second_report.changed, DEADLINES, "{first_report:?} {second_report:?}");
+    // Each deadline, and the deliveries of its "issued" and its "cancelled" mail.
+    let changed = first_report.changed + second_report.changed;
+    assert_eq!(changed, DEADLINES * 3, "{first_report:?} {second_report:?}");
     assert_eq!(first_report.failed + second_report.failed, 0);
     let moved_on = first_report.nothing_to_do + second_report.nothing_to_do;
     assert_eq!(moved_on, DEADLINES * 4, "the overdue reminders found their review over and did nothing");
     assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0, "the queue drains");
     let cancelled = world.notifications("cancelled").await.len();
     assert_eq!(cancelled, DEADLINES, "one cancellation mail per agreement, never two");
+    let outbox = world.context.store.outbox_page(None, 10 * DEADLINES as i64).await.unwrap();
+    assert_eq!(outbox.len(), DEADLINES * 2);
+    assert!(outbox.iter().all(|row| matches!(row.delivery, onramp_store::Delivery::Sent { .. })), "all delivered");
     let fired = world.context.store.audit_records().await.unwrap();
     assert_eq!(
         fired.iter().filter(|r| r.action == "review_deadline_fired" && r.entity == "agreement").count(),
