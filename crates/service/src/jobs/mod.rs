@@ -59,7 +59,10 @@ pub trait BackgroundJob: Serialize + DeserializeOwned {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunReport {
+    /// Timers that changed an agreement.
     pub changed: usize,
+    /// Messages delivered (`deliver_notification` jobs), counted apart so `changed` still counts agreements.
+    pub mail_sent: usize,
     pub nothing_to_do: usize,
     /// Failed this time; they come back after [`backoff`].
     pub failed: usize,
@@ -108,6 +111,7 @@ pub async fn run_due(context: &AppContext, now: Timestamp) -> Result<RunReport, 
         }
         for job in jobs {
             match dispatch(context, &job, now).await {
+                Ok(Fired::Changed) if job.kind == onramp_store::DELIVERY_JOB_KIND => report.mail_sent += 1,
                 Ok(Fired::Changed) => report.changed += 1,
                 Ok(Fired::NothingToDo) => report.nothing_to_do += 1,
                 Err(JobFailure::Transient(error)) if job.attempts < MAX_ATTEMPTS => {
