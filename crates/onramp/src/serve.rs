@@ -35,8 +35,9 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The durable-timer worker: fires whatever is due every couple of seconds (CA-4, CA-7, CA-8, CA-11). In
-/// demo mode it first catches the demo clock up with `onramp demo advance`, so moved time fires timers too.
+/// The job worker: every couple of seconds it runs whatever is due, agreement timers (CA-4, CA-7, CA-8, CA-11)
+/// and mail deliveries (NOT-2). In demo mode it first catches the demo clock up with `onramp demo advance`,
+/// so moved time fires timers too.
 async fn run_timers(context: AppContext, demo_clock: Option<Arc<DemoClock>>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -50,10 +51,10 @@ async fn run_timers(context: AppContext, demo_clock: Option<Arc<DemoClock>>) {
         }
         match onramp_service::jobs::run_due(&context, context.clock.now()).await {
             Ok(report) if report != onramp_service::jobs::RunReport::default() => {
-                tracing::info!(?report, "timers fired");
+                tracing::info!(?report, "due jobs ran");
             }
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "the timer worker could not reach the database"),
+            Err(error) => tracing::warn!(%error, "the job worker could not reach the database"),
         }
     }
 }
@@ -68,6 +69,7 @@ fn announce(context: &AppContext, address: std::net::SocketAddr, sign_ins: &[dem
         for sign_in in sign_ins {
             let _ = writeln!(out, "  {:<36} {}", sign_in.email, sign_in.description);
         }
+        let _ = writeln!(out, "Mail the demo sends: http://{address}/staff/mail ({})", context.mailer.transport.describe());
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();

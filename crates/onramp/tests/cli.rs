@@ -175,6 +175,27 @@ async fn serve_demo_prints_where_to_open_it_answers_ready_and_stops_on_sigterm()
     }
     store.close().await;
 
+    // NOT-2: with no SMTP configured the demo's mail goes to the mail folder beside the database, and the
+    // mail page (open to everyone in demo mode) lists it.
+    let banner_mail = banner.iter().find(|l| l.starts_with("Mail the demo sends:")).cloned().unwrap_or_default();
+    assert!(banner_mail.contains("/staff/mail"), "{banner:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let written = loop {
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
+            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if files.iter().any(|f| std::fs::read_to_string(f).is_ok_and(|eml| eml.contains("has been cancelled"))) {
+            break files;
+        }
+        assert!(Instant::now() < deadline, "the demo wrote no cancellation mail to the mail folder: {files:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(written.iter().all(|f| f.extension().is_some_and(|e| e == "eml")), "{written:?}");
+    let log = reqwest::get(format!("{address}staff/mail")).await.unwrap();
+    assert_eq!(log.status(), 200);
+    let log = log.text().await.unwrap();
+    assert!(log.contains("has been cancelled"), "{log}");
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let output = exit_within(child, Duration::from_secs(10));

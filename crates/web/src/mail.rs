@@ -20,6 +20,8 @@ const PAGE_SIZE: i64 = 50;
 fn allowed(context: &AppContext, visitor: &Visitor) -> Result<(), WebError> {
     if mail::may_read_mail_log(context, visitor.user.as_ref()) {
         Ok(())
+    } else if visitor.user.is_none() {
+        Err(WebError::SignInRequired)
     } else if visitor.user.as_ref().is_some_and(onramp_domain::User::is_staff) {
         Err(WebError::Forbidden)
     } else {
