@@ -312,6 +312,7 @@ mod tests {
             staff_roles,
             membership,
             created_at: Timestamp::UNIX_EPOCH,
+            email_verified_at: None,
         }
     }
 

@@ -26,5 +26,5 @@ pub use organisation::{
     NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind, time_ordered_uuid,
 };
 pub use provider::Provider;
-pub use user::{Membership, NewUser, Password, PersonName, StaffRole, TeamRole, User, UserId};
+pub use user::{AddressNotVerified, Membership, NewUser, Password, PersonName, StaffRole, TeamRole, User, UserId};
 pub use validation::{FieldError, FieldErrors};

@@ -51,8 +51,10 @@ impl fmt::Display for InvitationId {
 #[serde(rename_all = "snake_case")]
 pub enum InvitationState {
     Pending,
-    /// The invited person registered and joined.
+    /// The invited person accepted it and joined.
     Accepted,
+    /// The invited person said no.
+    Declined,
     /// An owner or admin withdrew it.
     Cancelled,
     /// The same address was invited again.
@@ -60,12 +62,13 @@ pub enum InvitationState {
 }
 
 impl InvitationState {
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Accepted, Self::Cancelled, Self::Replaced];
+    pub const ALL: [Self; 5] = [Self::Pending, Self::Accepted, Self::Declined, Self::Cancelled, Self::Replaced];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Accepted => "accepted",
+            Self::Declined => "declined",
             Self::Cancelled => "cancelled",
             Self::Replaced => "replaced",
         }
@@ -219,6 +222,7 @@ mod tests {
             staff_roles: vec![],
             membership: None,
             created_at: sent,
+            email_verified_at: None,
         };
         let email = EmailAddress::parse("new@acme.example").unwrap();
         let invitation = Invitation::new(OrganisationId(Uuid::nil()), email, TeamRole::Viewer, &inviter, sent);

@@ -156,6 +156,11 @@ pub struct Membership {
     pub onboarding_contact: bool,
 }
 
+/// SEC-1: the action needs an account whose address is verified, and this one's is not yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("confirm your email address first: open the link we sent you, or ask for a new one on your account page")]
+pub struct AddressNotVerified;
+
 /// A user to be created. The password hash is produced by the service layer (Argon2id), never here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
@@ -163,6 +168,9 @@ pub struct NewUser {
     pub full_name: PersonName,
     pub password_hash: Option<String>,
     pub staff_roles: Vec<StaffRole>,
+    /// Whether the address counts as verified from the start: staff accounts an admin makes and demo
+    /// accounts; a self-registered account is not, until its link is used (SEC-1).
+    pub email_verified: bool,
 }
 
 /// A stored user: provider staff (with staff roles) or a connecting party user (with a membership), or a
@@ -176,9 +184,22 @@ pub struct User {
     pub staff_roles: Vec<StaffRole>,
     pub membership: Option<Membership>,
     pub created_at: Timestamp,
+    /// When the owner of the address proved they hold it (SEC-1); `None` until then.
+    pub email_verified_at: Option<Timestamp>,
 }
 
 impl User {
+    /// SEC-1: whether the account has proved it holds its address, which joining an organisation, being
+    /// nominated onboarding contact, accepting an agreement, raising a query and reading an invitation need.
+    pub fn is_verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+
+    /// [`Self::is_verified`] as a rule to check before such an action.
+    pub fn require_verified(&self) -> Result<(), AddressNotVerified> {
+        if self.is_verified() { Ok(()) } else { Err(AddressNotVerified) }
+    }
+
     pub fn is_staff(&self) -> bool {
         !self.staff_roles.is_empty()
     }
@@ -223,6 +244,7 @@ mod tests {
             staff_roles: vec![],
             membership: None,
             created_at: Timestamp::UNIX_EPOCH,
+            email_verified_at: None,
         };
         assert!(!format!("{user:?}").contains("secret"));
     }

@@ -296,6 +296,7 @@ fn people(org: usize) -> Vec<User> {
         staff_roles,
         membership,
         created_at,
+        email_verified_at: None,
     };
     let member = |org: usize, role: TeamRole, onboarding_contact: bool| {
         Some(Membership { organisation_id: organisation_id(org), role, onboarding_contact })

@@ -69,7 +69,8 @@ fn announce(context: &AppContext, address: std::net::SocketAddr, sign_ins: &[dem
         for sign_in in sign_ins {
             let _ = writeln!(out, "  {:<36} {}", sign_in.email, sign_in.description);
         }
-        let _ = writeln!(out, "Mail the demo sends: http://{address}/staff/mail ({})", context.mailer.transport.describe());
+        let _ =
+            writeln!(out, "Mail the demo sends: http://{address}/staff/mail ({})", context.mailer.transport.describe());
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();

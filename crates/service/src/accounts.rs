@@ -3,9 +3,10 @@
 //! database, so every instance enforces the same lock-out.
 
 use jiff::{SignedDuration, Timestamp};
+use onramp_domain::notification::Notification;
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, StaffRole, User};
-use onramp_store::{LoginFailures, SignedIn, StoreError};
+use onramp_store::{LoginFailures, NewNotification, SignedIn, StoreError};
 use serde::Deserialize;
 
 use crate::{AppContext, password};
@@ -25,6 +26,8 @@ pub enum AccountError {
     WrongCredentials,
     #[error("too many failed sign-ins: try again after {until}")]
     Locked { until: Timestamp },
+    #[error("this link has expired or has been used")]
+    LinkNotValid,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -46,10 +49,40 @@ pub fn random_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
-/// Self-registration of a connecting-party user (issue 4: staff accounts are made by an admin). When an
-/// organisation has an open invitation for the address (SPEC §1, `onramp_domain::team`), the new account
-/// joins that organisation with the invited role in the same transaction; the most recent one wins.
-pub async fn register(context: &AppContext, form: &Registration) -> Result<User, AccountError> {
+/// How long an address-verification link works.
+pub const VERIFICATION_LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+
+/// The path of the page an address-verification link opens.
+pub fn verification_path(token: &str) -> String {
+    format!("/verify-address/{token}")
+}
+
+/// What a registration did, for the log only: the visitor is told the same either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// A new account, unverified, with the link on its way.
+    New(User),
+    /// The address has an account already; its holder is told by mail instead.
+    AddressTaken,
+}
+
+fn verification_mail(user_name: &str, email: &EmailAddress, token: &str, expires_at: Timestamp) -> NewNotification {
+    NewNotification {
+        notification: Notification::AddressVerification {
+            full_name: user_name.to_owned(),
+            path: verification_path(token),
+            expires_at,
+        },
+        recipients: vec![email.as_str().to_owned()],
+    }
+}
+
+/// Self-registration of a connecting-party user (staff accounts are made by an admin). The account starts
+/// unverified and a single-use link is mailed to the address (SEC-1); registering joins no organisation, since
+/// invitations wait for the invitee's consent ([`crate::team::respond`]). An address that has an account already
+/// answers exactly as a new one, and its holder is mailed instead (SEC-2: no oracle of who has an account).
+/// The password is hashed in both cases, so the two take the same time.
+pub async fn register(context: &AppContext, form: &Registration) -> Result<Registered, AccountError> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&form.email));
     let full_name = errors.check("full_name", PersonName::parse(&form.full_name));
@@ -64,24 +97,48 @@ pub async fn register(context: &AppContext, form: &Registration) -> Result<User,
         return Err(AccountError::Invalid(errors));
     }
     let password_hash = Some(password::hash(password).await?);
-    let user = NewUser { email, full_name, password_hash, staff_roles: Vec::new() };
+    let user = NewUser { email, full_name, password_hash, staff_roles: Vec::new(), email_verified: false };
     let now = context.clock.now();
-    let invited = match context.store.open_invitation_for(&user.email, now).await? {
-        Some(invitation) => crate::team::register_invited(context, &user, &invitation, now).await,
-        None => Ok(None),
-    };
-    let created = match invited.transpose() {
-        Some(joined) => joined,
-        None => context.store.create_user(&user, now).await,
-    };
-    match created {
+    let token = random_token();
+    let expires_at = now.saturating_add(VERIFICATION_LINK_LIFETIME).unwrap_or(now);
+    let mail = verification_mail(user.full_name.as_str(), &user.email, &token, expires_at);
+    match context.store.register_unverified(&user, &sha256_hex(&token), expires_at, &mail, now).await {
+        Ok(created) => Ok(Registered::New(created)),
         Err(StoreError::Conflict { .. }) => {
-            let mut errors = FieldErrors::new();
-            errors.add("email", "an account with this email address exists already: sign in instead");
-            Err(AccountError::Invalid(errors))
+            if let Some(holder) = context.store.user_by_email(&user.email).await? {
+                let mail = NewNotification {
+                    notification: Notification::AccountExists { full_name: holder.full_name.to_string() },
+                    recipients: vec![holder.email.as_str().to_owned()],
+                };
+                context.store.notify_account_holder(&holder, &mail, now).await?;
+            }
+            Ok(Registered::AddressTaken)
         }
-        other => Ok(other?),
+        Err(other) => Err(other.into()),
     }
+}
+
+/// Sends a new verification link to a signed-in account that has not verified its address, replacing the old
+/// link. An account that is verified already gets nothing.
+pub async fn resend_verification(context: &AppContext, user: &User) -> Result<(), AccountError> {
+    if user.is_verified() {
+        return Ok(());
+    }
+    let now = context.clock.now();
+    let token = random_token();
+    let expires_at = now.saturating_add(VERIFICATION_LINK_LIFETIME).unwrap_or(now);
+    let mail = verification_mail(user.full_name.as_str(), &user.email, &token, expires_at);
+    context.store.start_address_verification(user, &sha256_hex(&token), expires_at, &mail, now).await?;
+    tracing::info!(user = %user.id, "address verification link written to the outbox");
+    Ok(())
+}
+
+/// Uses a verification link: the account's address counts as verified from now.
+pub async fn verify_address(context: &AppContext, token: &str) -> Result<onramp_domain::UserId, AccountError> {
+    let verified = context.store.finish_address_verification(&sha256_hex(token), context.clock.now()).await?;
+    let user = verified.ok_or(AccountError::LinkNotValid)?;
+    tracing::info!(%user, "address verified");
+    Ok(user)
 }
 
 /// A signed-in session: the cookie token (only ever sent to the browser) and its CSRF token.
@@ -106,11 +163,14 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
         }
     }
     let user = context.store.user_by_email(&email).await?;
+    // An unknown address (or one with no password) does the same Argon2id work against a hash nothing
+    // matches, so the answer's timing does not tell which addresses have accounts.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = match hash {
-        Some(hash) => password::verify(password_text.to_owned(), hash).await?,
-        None => false,
-    };
+    let known = hash.is_some();
+    let checked =
+        password::verify(password_text.to_owned(), hash.unwrap_or_else(|| password::UNMATCHABLE_HASH.to_owned()))
+            .await?;
+    let matches = known && checked;
     let Some(user) = user.filter(|_| matches) else {
         let LoginFailures { count: failures, last_failure: last } =
             context.store.record_login_failure(email.as_str(), now).await?;
@@ -206,7 +266,7 @@ pub async fn create_staff_user(
         return Err(AccountError::Invalid(errors));
     }
     let password_hash = Some(password::hash(password.clone()).await?);
-    let new_user = NewUser { email, full_name, password_hash, staff_roles: roles };
+    let new_user = NewUser { email, full_name, password_hash, staff_roles: roles, email_verified: true };
     match context.store.create_user(&new_user, context.clock.now()).await {
         Err(StoreError::Conflict { .. }) => {
             let mut errors = FieldErrors::new();

@@ -204,6 +204,7 @@ pub async fn seed(context: &AppContext) -> Result<Vec<DemoSignIn>, DemoError> {
                 full_name: PersonName::parse(demo.full_name).map_err(|e| DemoError::Invalid(e.to_string()))?,
                 password_hash: Some(password::hash(password.clone()).await?),
                 staff_roles: demo.staff_roles.to_vec(),
+                email_verified: true,
             };
             let user = store.create_user(&user, now).await?;
             if let Some((ods_code, role, onboarding_contact)) = demo.member_of {

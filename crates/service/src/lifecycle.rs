@@ -26,6 +26,8 @@ pub enum LifecycleServiceError {
     Rule(#[from] LifecycleError),
     #[error("{0} not found")]
     NotFound(&'static str),
+    #[error(transparent)]
+    Unverified(#[from] onramp_domain::AddressNotVerified),
     #[error("terms version {0} is not published with this Onramp")]
     UnknownTerms(u32),
     #[error("terms version {version} is older than the current version {current}")]
@@ -337,6 +339,7 @@ pub async fn issue(context: &AppContext, staff: &User, agreement: AgreementId) -
 /// acceptance (TC-3); if an uplift moved the draft to other terms meanwhile, the machine refuses
 /// (`TermsChanged`) and nothing is written.
 pub async fn accept(context: &AppContext, user: &User, agreement: AgreementId, shown: TermsText) -> Result<Agreement> {
+    user.require_verified()?;
     let organisation = organisation_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
@@ -358,6 +361,7 @@ pub async fn raise_query(
     agreement: AgreementId,
     description: &str,
 ) -> Result<Agreement> {
+    contact.require_verified()?;
     let organisation = organisation_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;

@@ -12,6 +12,8 @@ pub enum OrganisationError {
     Invalid(FieldErrors),
     #[error("you already belong to an organisation")]
     AlreadyMember,
+    #[error(transparent)]
+    Unverified(#[from] onramp_domain::AddressNotVerified),
     #[error("you do not belong to an organisation")]
     NotMember,
     #[error("viewers cannot nominate onboarding contacts; ask an owner or admin of your organisation")]
@@ -29,6 +31,7 @@ pub async fn register(
     if user.membership.is_some() {
         return Err(OrganisationError::AlreadyMember);
     }
+    user.require_verified()?;
     let details = NewOrganisation::parse(input).map_err(OrganisationError::Invalid)?;
     match context.store.create_organisation_with_owner(&details, user.id, context.clock.now()).await {
         Err(StoreError::Conflict { what: "ODS code" }) => {
@@ -50,6 +53,7 @@ pub async fn register(
 /// is audited in the same transaction; nominating someone who is a contact already changes nothing.
 pub async fn nominate_onboarding_contact(context: &AppContext, user: &User) -> Result<Membership, OrganisationError> {
     let organisation = user.membership.as_ref().map(|m| m.organisation_id).ok_or(OrganisationError::NotMember)?;
+    user.require_verified()?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
     let members = work.members().await?;

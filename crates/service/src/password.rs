@@ -14,6 +14,11 @@ pub enum PasswordHashError {
     Cancelled(#[from] tokio::task::JoinError),
 }
 
+/// A well-formed Argon2id hash with the default parameters that no password matches (its output is not the
+/// hash of anything we know): sign-in checks an unknown address against it, so it costs what a known one costs.
+pub const UNMATCHABLE_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$b25yYW1wLW5vLXN1Y2gtYWNjb3VudA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
 /// Hashes `password` with Argon2id and its default (OWASP-recommended) parameters, as a PHC string.
 pub async fn hash(password: Password) -> Result<String, PasswordHashError> {
     tokio::task::spawn_blocking(move || {
@@ -72,6 +77,20 @@ mod tests {
         assert!(first.expose().split('-').all(|group| group.len() == 4), "six groups of four");
         assert!(first.expose().chars().all(|c| c == '-' || ALPHABET.contains(&(c as u8))));
         assert!(Password::parse(first.expose()).is_ok(), "a generated password passes the password rules");
+    }
+
+    #[tokio::test]
+    async fn the_unmatchable_hash_parses_with_the_default_cost_and_matches_nothing() {
+        let parsed = PasswordHash::new(UNMATCHABLE_HASH).unwrap();
+        let params = argon2::Params::try_from(&parsed).unwrap();
+        let default = argon2::Params::default();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
+        assert_eq!(parsed.algorithm, argon2::Algorithm::Argon2id.ident());
+        assert!(!verify(String::new(), UNMATCHABLE_HASH.into()).await.unwrap());
+        assert!(!verify("onramp-demo-password".into(), UNMATCHABLE_HASH.into()).await.unwrap());
     }
 
     #[tokio::test]

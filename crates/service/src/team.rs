@@ -10,7 +10,7 @@ use onramp_domain::notification::Notification;
 use onramp_domain::team::{
     Invitation, InvitationId, InvitationState, TeamRuleError, assignable_role, may_change_member,
 };
-use onramp_domain::{EmailAddress, FieldErrors, Membership, NewUser, TeamRole, User, UserId};
+use onramp_domain::{EmailAddress, FieldErrors, Membership, TeamRole, User, UserId};
 use onramp_store::{AuditEntry, NewNotification, StoreError, UnitOfWork};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,6 +24,12 @@ pub enum TeamError {
     Invalid(FieldErrors),
     #[error("you do not belong to an organisation")]
     NotMember,
+    #[error(transparent)]
+    Unverified(#[from] onramp_domain::AddressNotVerified),
+    #[error("you already belong to an organisation: leave it before you join another")]
+    AlreadyMember,
+    #[error("provider staff accounts join no organisation")]
+    StaffCannotJoin,
     /// A team rule refuses the change (a viewer managing, the owner removed, the last owner leaving).
     #[error(transparent)]
     Rule(#[from] TeamRuleError),
@@ -41,15 +47,6 @@ pub enum TeamError {
 pub struct InviteForm {
     pub email: String,
     pub role: String,
-}
-
-/// What an invitation did.
-#[derive(Debug, Clone)]
-pub enum Invited {
-    /// The address had an account in no organisation: it is a member now.
-    Joined(EmailAddress),
-    /// No account has the address: it joins when it registers, until the invitation expires.
-    Pending(Invitation),
 }
 
 fn membership_json(user: &User, role: TeamRole, onboarding_contact: bool) -> String {
@@ -94,13 +91,14 @@ fn invalid(field: &'static str, message: &str) -> TeamError {
     TeamError::Invalid(errors)
 }
 
-const ANOTHER_ORGANISATION: &str = "this email address already belongs to another organisation";
-
-/// Invites `form.email` to the actor's organisation with `form.role` (admin or viewer). An account in no
-/// organisation joins at once; an account in another organisation is refused; with no account a pending
-/// invitation is stored (replacing an earlier pending one for the address). Either way the person is told by
-/// a notification written in the same transaction, and the organisation's audit chain records it.
-pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Result<Invited, TeamError> {
+/// Invites `form.email` to the actor's organisation with `form.role` (admin or viewer). An invitation never
+/// adds anyone by itself: it waits, until it expires, for the invitee to sign in (or register and verify the
+/// address) and accept or decline it ([`respond`]). The answer is the same whether the address has an account,
+/// belongs to another organisation or to provider staff, so the form reveals none of that (SEC-1); only a
+/// member of the inviter's own team, whom the inviter sees anyway, is refused. Inviting an address again
+/// replaces its pending invitation. The invitee is told by a notification written in the same transaction, and
+/// the organisation's audit chain records it.
+pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Result<Invitation, TeamError> {
     let membership = manager_membership(actor)?;
     let mut errors = FieldErrors::new();
     let email = errors.check("email", EmailAddress::parse(&form.email));
@@ -113,79 +111,135 @@ pub async fn invite(context: &AppContext, actor: &User, form: &InviteForm) -> Re
     let (Some(email), Some(role)) = (email, role) else {
         return Err(TeamError::Invalid(errors));
     };
-    let existing = context.store.user_by_email(&email).await?;
-    if let Some(user) = &existing {
-        if user.is_staff() {
-            return Err(invalid(
-                "email",
-                "this email address belongs to the provider's staff, who join no organisation",
-            ));
-        }
-        match &user.membership {
-            Some(m) if m.organisation_id == membership.organisation_id => {
-                return Err(invalid("email", "this person is already a member of your team"));
-            }
-            Some(_) => return Err(invalid("email", ANOTHER_ORGANISATION)),
-            None => {}
-        }
-    }
 
     let now = context.clock.now();
     let mut work = context.store.begin(membership.organisation_id).await?;
-    locked_team(work.as_mut(), actor).await?;
+    let team = locked_team(work.as_mut(), actor).await?;
+    if team.iter().any(|member| member.email == email) {
+        return Err(invalid("email", "this person is already a member of your team"));
+    }
     let organisation = work.organisation().details.name.clone();
-    let outcome = match existing {
-        Some(user) => {
-            match work.add_member(user.id, role).await {
-                Err(StoreError::Conflict { .. }) => return Err(invalid("email", ANOTHER_ORGANISATION)),
-                other => other?,
-            }
-            // An invitation sent before the account existed has now done its job.
-            if let Some(pending) = work.pending_invitation(&email).await? {
-                work.close_invitation(pending.id, InvitationState::Accepted, now).await?;
-            }
-            let entry = AuditEntry {
-                actor: actor.actor(),
-                action: "team_invite".into(),
-                entity: "membership".into(),
-                entity_id: user.id.to_string(),
-                before: None,
-                after: Some(membership_json(&user, role, false)),
-            };
-            work.append_audit(&entry, now).await?;
-            let added = Notification::TeamMemberAdded { organisation, role, added_by: actor.full_name.to_string() };
-            notify(work.as_mut(), added, &email, now).await?;
-            Invited::Joined(email)
-        }
-        None => {
-            let replaced = work.pending_invitation(&email).await?;
-            if let Some(old) = &replaced {
-                work.close_invitation(old.id, InvitationState::Replaced, now).await?;
-            }
-            let invitation = Invitation::new(membership.organisation_id, email.clone(), role, actor, now);
-            work.save_invitation(&invitation).await?;
-            let entry = AuditEntry {
-                actor: actor.actor(),
-                action: "team_invite".into(),
-                entity: "invitation".into(),
-                entity_id: invitation.id.to_string(),
-                before: replaced.as_ref().map(invitation_json),
-                after: Some(invitation_json(&invitation)),
-            };
-            work.append_audit(&entry, now).await?;
-            let invited = Notification::TeamInvitation {
-                organisation,
-                role,
-                invited_by: actor.full_name.to_string(),
-                register_with: email.clone(),
-                expires_at: invitation.expires_at,
-            };
-            notify(work.as_mut(), invited, &email, now).await?;
-            Invited::Pending(invitation)
-        }
+    let replaced = work.pending_invitation(&email).await?;
+    if let Some(old) = &replaced {
+        work.close_invitation(old.id, InvitationState::Replaced, now).await?;
+    }
+    let invitation = Invitation::new(membership.organisation_id, email.clone(), role, actor, now);
+    work.save_invitation(&invitation).await?;
+    let entry = AuditEntry {
+        actor: actor.actor(),
+        action: "team_invite".into(),
+        entity: "invitation".into(),
+        entity_id: invitation.id.to_string(),
+        before: replaced.as_ref().map(invitation_json),
+        after: Some(invitation_json(&invitation)),
     };
+    work.append_audit(&entry, now).await?;
+    let invited = Notification::TeamInvitation {
+        organisation,
+        role,
+        invited_by: actor.full_name.to_string(),
+        register_with: email.clone(),
+        expires_at: invitation.expires_at,
+    };
+    notify(work.as_mut(), invited, &email, now).await?;
     work.commit().await?;
-    Ok(outcome)
+    Ok(invitation)
+}
+
+/// An open invitation as its invitee sees it on the invitations page.
+#[derive(Debug, Clone)]
+pub struct InvitationForYou {
+    pub invitation: Invitation,
+    pub organisation: String,
+}
+
+/// The open invitations for the signed-in user's address. Reading them needs a verified address: an
+/// invitation names another organisation and its people (SEC-1).
+pub async fn invitations_for(context: &AppContext, user: &User) -> Result<Vec<InvitationForYou>, TeamError> {
+    user.require_verified()?;
+    let mut found = Vec::new();
+    for invitation in context.store.open_invitations_for(&user.email, context.clock.now()).await? {
+        let organisation = context.store.organisation(invitation.organisation_id).await?;
+        let organisation = organisation.map(|o| o.details.name).unwrap_or_default();
+        found.push(InvitationForYou { invitation, organisation });
+    }
+    Ok(found)
+}
+
+/// The invitee's answer to an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Decline,
+}
+
+/// The invitee accepts or declines an open invitation to their address (membership by consent). Accepting
+/// needs a verified address, no organisation already (leave it first) and an account that is not staff; the
+/// invitation is read again under the organisation's lock, so one cancelled or replaced meanwhile is not
+/// found. The membership, the closed invitation and the audit entry commit together.
+pub async fn respond(context: &AppContext, user: &User, id: InvitationId, answer: Answer) -> Result<(), TeamError> {
+    user.require_verified()?;
+    let now = context.clock.now();
+    let open = context.store.open_invitations_for(&user.email, now).await?;
+    let invitation = open.into_iter().find(|i| i.id == id).ok_or(TeamError::NotFound)?;
+    if answer == Answer::Accept {
+        if user.is_staff() {
+            return Err(TeamError::StaffCannotJoin);
+        }
+        if user.membership.is_some() {
+            return Err(TeamError::AlreadyMember);
+        }
+    }
+    let mut work = context.store.begin(invitation.organisation_id).await?;
+    let current = work.invitation(id).await?.filter(|i| i.is_open(now) && i.email == user.email);
+    let current = current.ok_or(TeamError::NotFound)?;
+    let (state, action) = match answer {
+        Answer::Accept => (InvitationState::Accepted, "team_join"),
+        Answer::Decline => (InvitationState::Declined, "team_invitation_decline"),
+    };
+    if answer == Answer::Accept {
+        match work.add_member(user.id, current.role).await {
+            Err(StoreError::Conflict { .. }) => return Err(TeamError::AlreadyMember),
+            other => other?,
+        }
+    }
+    work.close_invitation(current.id, state, now).await?;
+    let closed = Invitation { state, ..current.clone() };
+    let entry = AuditEntry {
+        actor: user.actor(),
+        action: action.into(),
+        entity: "invitation".into(),
+        entity_id: current.id.to_string(),
+        before: Some(invitation_json(&current)),
+        after: Some(invitation_json(&closed)),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
+    tracing::info!(user = %user.id, invitation = %current.id, ?answer, "invitation answered");
+    Ok(())
+}
+
+/// A member leaves their organisation of their own accord; the last owner cannot (hand over first). Their
+/// account stays, in no organisation, so another organisation may invite them later.
+pub async fn leave(context: &AppContext, user: &User) -> Result<(), TeamError> {
+    let membership = user.membership.as_ref().ok_or(TeamError::NotMember)?;
+    let mut work = context.store.begin(membership.organisation_id).await?;
+    let team = work.members().await?;
+    let (me, current) = member_of(&team, user.id)?;
+    let owners = team.iter().filter(|m| m.membership.as_ref().is_some_and(|m| m.role == TeamRole::Owner)).count();
+    may_change_member(user.id, me.id, current.role, owners)?;
+    work.remove_member(me.id).await?;
+    let entry = AuditEntry {
+        actor: user.actor(),
+        action: "team_leave".into(),
+        entity: "membership".into(),
+        entity_id: me.id.to_string(),
+        before: Some(membership_json(me, current.role, current.onboarding_contact)),
+        after: None,
+    };
+    work.append_audit(&entry, context.clock.now()).await?;
+    work.commit().await?;
+    Ok(())
 }
 
 async fn notify(
@@ -279,41 +333,4 @@ pub async fn cancel_invitation(context: &AppContext, actor: &User, id: Invitatio
     work.append_audit(&entry, now).await?;
     work.commit().await?;
     Ok(())
-}
-
-/// Creates the account of someone who registers with an address that has an open invitation, and makes
-/// them a member with the invited role, in one transaction: either both happen or neither. Returns `None`
-/// when the invitation is no longer open by the time the organisation is locked (cancelled, replaced or
-/// expired meanwhile); the caller then creates the account without a team.
-pub async fn register_invited(
-    context: &AppContext,
-    user: &NewUser,
-    invitation: &Invitation,
-    now: Timestamp,
-) -> Result<Option<User>, StoreError> {
-    let mut work = context.store.begin(invitation.organisation_id).await?;
-    let current = work.invitation(invitation.id).await?;
-    if !current.as_ref().is_some_and(|i| i.is_open(now)) {
-        return Ok(None);
-    }
-    let id = work.create_user(user, now).await?;
-    work.add_member(id, invitation.role).await?;
-    work.close_invitation(invitation.id, InvitationState::Accepted, now).await?;
-    let entry = AuditEntry {
-        actor: onramp_domain::agreement::Actor::User { id, name: user.full_name.to_string() },
-        action: "team_join".into(),
-        entity: "membership".into(),
-        entity_id: id.to_string(),
-        before: None,
-        after: Some(
-            json!({
-                "user": id, "email": user.email, "role": invitation.role.as_str(), "onboarding_contact": false,
-                "invitation": invitation.id,
-            })
-            .to_string(),
-        ),
-    };
-    work.append_audit(&entry, now).await?;
-    work.commit().await?;
-    context.store.user(id).await?.ok_or(StoreError::NotFound { entity: "user" }).map(Some)
 }

@@ -170,6 +170,7 @@ async fn user(world: &World, email: &str, name: &str) -> onramp_domain::User {
                 full_name: PersonName::parse(name).unwrap(),
                 password_hash: None,
                 staff_roles: vec![],
+                email_verified: true,
             },
             world.now(),
         )

@@ -26,7 +26,7 @@ macro_rules! membership_columns {
 /// `UserRow`: a user with their membership, if any (`WHERE` on `u.` or `m.` follows).
 macro_rules! user_select {
     () => {
-        "SELECT u.id, u.email, u.full_name, u.password_hash, u.created_at, m.organisation_id, \
+        "SELECT u.id, u.email, u.full_name, u.password_hash, u.created_at, u.email_verified_at, m.organisation_id, \
          m.role AS team_role, m.onboarding_contact FROM users u LEFT JOIN memberships m ON m.user_id = u.id"
     };
 }

@@ -143,6 +143,40 @@ pub trait Sessions: Send + Sync {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError>;
+
+    /// Self-registration (SEC-1): stores the new, unverified account with its address-verification link
+    /// (only the token's SHA-256) and writes the mail with the link, all in one transaction. `Conflict` when
+    /// the address is taken.
+    async fn register_unverified(
+        &self,
+        user: &NewUser,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<User, StoreError>;
+    /// A new address-verification link for `user`, replacing any unused one, with its mail, in one transaction.
+    async fn start_address_verification(
+        &self,
+        user: &User,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Uses a verification link: the account's address counts as verified from `now` (kept if it was
+    /// already) and every link of that account stops working. `None` when the link is unknown, used or
+    /// expired.
+    async fn finish_address_verification(&self, token_hash: &str, now: Timestamp)
+    -> Result<Option<UserId>, StoreError>;
+    /// Writes a mail to the holder of an account outside any change of an organisation (e.g. "someone tried to
+    /// register with your address"), filed under their organisation or the provider.
+    async fn notify_account_holder(
+        &self,
+        user: &User,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 /// Agreements as read outside a unit of work, terms publications and the timer ledger.
@@ -215,9 +249,8 @@ pub trait Cases: Send + Sync {
 pub trait Invitations: Send + Sync {
     /// The organisation's pending team invitations, expired ones included, oldest first.
     async fn pending_invitations(&self, organisation: OrganisationId) -> Result<Vec<Invitation>, StoreError>;
-    /// The most recent pending invitation for `email`, in any organisation, that is still open at `now`.
-    async fn open_invitation_for(&self, email: &EmailAddress, now: Timestamp)
-    -> Result<Option<Invitation>, StoreError>;
+    /// The pending invitations for `email`, in any organisation, still open at `now`, newest first.
+    async fn open_invitations_for(&self, email: &EmailAddress, now: Timestamp) -> Result<Vec<Invitation>, StoreError>;
 }
 
 /// The audit log (AUD-1, AUD-2), appended to inside a unit of work ([`crate::AuditWork`]).

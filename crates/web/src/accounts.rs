@@ -65,7 +65,11 @@ pub async fn sign_in_form(
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, WebError> {
     let notice = match (query.registered, query.reset) {
-        (Some(_), _) => Some("Your account has been created. Sign in to continue."),
+        // The same words whether the address was new or had an account (SEC-2: no oracle).
+        (Some(_), _) => Some(
+            "Thank you. We have sent an email to the address you gave: open the link in it to confirm your address. \
+             You can sign in meanwhile.",
+        ),
         (_, Some(_)) => {
             Some("Your password has been changed and your other sessions have ended. Sign in with the new password.")
         }
@@ -132,8 +136,13 @@ pub async fn register(
     Form(form): Form<accounts::Registration>,
 ) -> Result<Response, WebError> {
     match accounts::register(&context, &form).await {
-        Ok(user) => {
-            tracing::info!(user = %user.id, "registered");
+        Ok(registered) => {
+            match registered {
+                accounts::Registered::New(user) => tracing::info!(user = %user.id, "registered"),
+                accounts::Registered::AddressTaken => {
+                    tracing::info!("registration with an address that has an account; its holder was mailed");
+                }
+            }
             Ok(Redirect::to("/sign-in?registered=1").into_response())
         }
         Err(accounts::AccountError::Invalid(errors)) => {
@@ -152,10 +161,21 @@ struct AccountPage<'a> {
     user: &'a onramp_domain::User,
     organisation: Option<String>,
     roles: Vec<&'static str>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    #[serde(default)]
+    sent: Option<String>,
 }
 
 /// Who you are signed in as: name, e-mail, organisation and roles.
-pub async fn account(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+pub async fn account(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Query(query): Query<AccountQuery>,
+) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let organisation = match &user.membership {
         Some(membership) => context.store.organisation(membership.organisation_id).await?.map(|o| o.details.name),
@@ -168,6 +188,37 @@ pub async fn account(State(context): State<AppContext>, visitor: Visitor) -> Res
             roles.push("onboarding contact");
         }
     }
-    let html = AccountPage { visitor: &visitor, user, organisation, roles }.render()?;
+    let notice = query.sent.map(|_| "We have sent a new link to your email address. It works for 24 hours.");
+    let html = AccountPage { visitor: &visitor, user, organisation, roles, notice }.render()?;
     Ok(page(&visitor, &context, StatusCode::OK, html))
+}
+
+/// Sends a new address-verification link to the signed-in account.
+pub async fn resend_verification(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    accounts::resend_verification(&context, user).await?;
+    Ok(Redirect::to("/account?sent=1").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "verify_address.html")]
+struct VerifyAddressPage<'a> {
+    visitor: &'a Visitor,
+    confirmed: bool,
+}
+
+/// The link in an address-verification mail (SEC-1). Opening it is the proof: the holder of the mailbox is the
+/// only one who has it; it works once, for 24 hours.
+pub async fn verify_address(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Result<Response, WebError> {
+    let (status, confirmed) = match accounts::verify_address(&context, &token).await {
+        Ok(_) => (StatusCode::OK, true),
+        Err(accounts::AccountError::LinkNotValid) => (StatusCode::NOT_FOUND, false),
+        Err(other) => return Err(other.into()),
+    };
+    let html = VerifyAddressPage { visitor: &visitor, confirmed }.render()?;
+    Ok(page(&visitor, &context, status, html))
 }

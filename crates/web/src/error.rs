@@ -25,6 +25,9 @@ pub enum WebError {
     SignInRequired,
     #[error("forbidden")]
     Forbidden,
+    /// SEC-1: the action needs a verified e-mail address.
+    #[error("confirm your email address first")]
+    Unverified,
     /// A state-changing request without a valid CSRF token or from another site (SEC-2).
     #[error("cross-site request refused")]
     CsrfRefused,
@@ -98,6 +101,7 @@ impl From<LifecycleServiceError> for WebError {
         match error {
             LifecycleServiceError::Rule(rule) => rule.into(),
             LifecycleServiceError::NotFound(_) => Self::NotFound,
+            LifecycleServiceError::Unverified(_) => Self::Unverified,
             LifecycleServiceError::OlderThanCurrent { .. } => Self::Conflict(capitalised(&format!("{error}."))),
             LifecycleServiceError::Store(error) => error.into(),
             LifecycleServiceError::UnknownTerms(_) | LifecycleServiceError::Interrupted { .. } => {
@@ -148,6 +152,10 @@ impl From<TeamError> for WebError {
         match error {
             TeamError::Invalid(errors) => Self::BadRequest(errors.to_string()),
             TeamError::NotMember | TeamError::NotFound => Self::NotFound,
+            TeamError::Unverified(_) => Self::Unverified,
+            error @ (TeamError::AlreadyMember | TeamError::StaffCannotJoin) => {
+                Self::Conflict(capitalised(&format!("{error}.")))
+            }
             TeamError::Rule(TeamRuleError::NotManager) => Self::Forbidden,
             TeamError::Rule(rule @ (TeamRuleError::OwnerIsFixed | TeamRuleError::LastOwner)) => {
                 Self::Conflict(rule.to_string())
@@ -161,6 +169,7 @@ impl From<OrganisationError> for WebError {
     fn from(error: OrganisationError) -> Self {
         match error {
             OrganisationError::Invalid(errors) => Self::BadRequest(errors.to_string()),
+            OrganisationError::Unverified(_) => Self::Unverified,
             OrganisationError::AlreadyMember => Self::Conflict("You already belong to an organisation.".into()),
             OrganisationError::NotMember => Self::NotFound,
             OrganisationError::Viewer => Self::Forbidden,
@@ -176,6 +185,7 @@ impl From<AccountError> for WebError {
             AccountError::WrongCredentials | AccountError::Locked { .. } => {
                 Self::BadRequest(capitalised(&error.to_string()))
             }
+            AccountError::LinkNotValid => Self::NotFound,
             AccountError::Store(error) => error.into(),
             AccountError::Hash(_) => Self::Internal(Box::new(error)),
         }
@@ -216,7 +226,7 @@ impl WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::SignInRequired => StatusCode::SEE_OTHER,
-            Self::Forbidden | Self::CsrfRefused => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CsrfRefused | Self::Unverified => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -252,6 +262,7 @@ impl IntoResponse for WebError {
             Self::NotFound
             | Self::SignInRequired
             | Self::Forbidden
+            | Self::Unverified
             | Self::CsrfRefused
             | Self::TooManyRequests(_)
             | Self::BadRequest(_)
@@ -263,6 +274,10 @@ impl IntoResponse for WebError {
             Self::Forbidden => (
                 "You do not have permission to do this",
                 "Your account cannot use this page. If you think it should, ask your organisation's owner or the service desk.",
+            ),
+            Self::Unverified => (
+                "Confirm your email address first",
+                "Open the link we sent to your email address. If it has expired, ask for a new one on your account page.",
             ),
             Self::CsrfRefused => (
                 "This request was refused",

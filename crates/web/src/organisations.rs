@@ -71,10 +71,9 @@ pub struct Notice {
 impl Notice {
     fn text(&self) -> Option<&'static str> {
         Some(match self.team.as_deref()? {
-            "joined" => "They had an Onramp account in no organisation and have joined your team.",
             "invited" => {
-                "Invitation sent. They join your team when they create an Onramp account with that email address \
-                 within 14 days."
+                "Invitation sent. They join your team when they accept it, signed in to Onramp with that email \
+                 address, within 14 days."
             }
             "role" => "The role was changed.",
             "removed" => "They were removed from the team.",

@@ -93,6 +93,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 full_name: PersonName::parse("Aisha Agreements").unwrap(),
                 password_hash: None,
                 staff_roles: vec![StaffRole::AgreementTeam],
+                email_verified: true,
             },
             onramp_domain::Clock::now(app.clock.as_ref()),
         )

@@ -31,6 +31,7 @@ async fn staff(app: &TestApp) -> User {
         full_name: PersonName::parse("Aisha Agreements").unwrap(),
         password_hash: None,
         staff_roles: vec![StaffRole::AgreementTeam],
+        email_verified: true,
     };
     app.context.store.create_user(&user, app.clock.now_for_test()).await.unwrap()
 }

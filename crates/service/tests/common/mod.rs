@@ -56,6 +56,7 @@ impl World {
                     full_name: PersonName::parse("Aisha Agreements").unwrap(),
                     password_hash: None,
                     staff_roles: vec![StaffRole::AgreementTeam],
+                    email_verified: true,
                 },
                 clock.now_for_test(),
             )
@@ -78,6 +79,7 @@ impl World {
                     full_name: PersonName::parse("Aisha Agreements").unwrap(),
                     password_hash: None,
                     staff_roles: vec![StaffRole::AgreementTeam],
+                    email_verified: true,
                 },
                 clock.now_for_test(),
             )
@@ -128,6 +130,7 @@ impl World {
                     full_name: PersonName::parse(name).unwrap(),
                     password_hash: None,
                     staff_roles: vec![],
+                    email_verified: true,
                 },
                 self.now(),
             )

@@ -57,6 +57,7 @@ pub(crate) struct UserRow {
     full_name: String,
     password_hash: Option<String>,
     created_at: i64,
+    email_verified_at: Option<i64>,
     organisation_id: Option<Uuid>,
     team_role: Option<String>,
     onboarding_contact: Option<bool>,
@@ -93,6 +94,7 @@ impl UserRow {
             staff_roles,
             membership,
             created_at: from_micros(ENTITY, self.created_at)?,
+            email_verified_at: self.email_verified_at.map(|at| from_micros(ENTITY, at)).transpose()?,
         })
     }
 }

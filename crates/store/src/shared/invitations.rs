@@ -22,20 +22,16 @@ impl Invitations for Store {
         rows.into_iter().map(InvitationRow::into_invitation).collect()
     }
 
-    async fn open_invitation_for(
-        &self,
-        email: &EmailAddress,
-        now: Timestamp,
-    ) -> Result<Option<Invitation>, StoreError> {
-        let row: Option<InvitationRow> = sqlx::query_as(concat!(
+    async fn open_invitations_for(&self, email: &EmailAddress, now: Timestamp) -> Result<Vec<Invitation>, StoreError> {
+        let rows: Vec<InvitationRow> = sqlx::query_as(concat!(
             invitation_select!(),
             " WHERE i.email = $1 AND i.state = 'pending' AND i.expires_at > $2 \
-             ORDER BY i.created_at DESC, i.id DESC LIMIT 1"
+             ORDER BY i.created_at DESC, i.id DESC"
         ))
         .bind(email.as_str())
         .bind(to_micros(now))
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        row.map(InvitationRow::into_invitation).transpose()
+        rows.into_iter().map(InvitationRow::into_invitation).collect()
     }
 }

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use onramp_domain::{User, UserId};
+use onramp_domain::{NewUser, User, UserId};
 
 use super::outbox::insert_notification;
+use super::users::insert_user;
 use super::{Store, begin_write};
 use crate::rows::{from_micros, to_micros};
 use crate::types::{LoginFailures, NewNotification, SignedIn};
@@ -99,9 +100,7 @@ impl Sessions for Store {
         .bind(to_micros(expires_at))
         .execute(&mut *tx)
         .await?;
-        let filed_under =
-            user.membership.as_ref().map_or(onramp_domain::audit::PROVIDER_CHAIN, |m| m.organisation_id.0);
-        insert_notification(&mut tx, mail, filed_under, now).await?;
+        insert_notification(&mut tx, mail, filed_under(user), now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -142,4 +141,96 @@ impl Sessions for Store {
         tx.commit().await?;
         Ok(Some(UserId(user)))
     }
+
+    async fn register_unverified(
+        &self,
+        user: &NewUser,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<User, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let id = insert_user(&mut tx, user, now).await?;
+        insert_verification(&mut tx, id, token_hash, expires_at, now).await?;
+        insert_notification(&mut tx, mail, onramp_domain::audit::PROVIDER_CHAIN, now).await?;
+        tx.commit().await?;
+        self.user(id).await?.ok_or(StoreError::NotFound { entity: "user" })
+    }
+
+    async fn start_address_verification(
+        &self,
+        user: &User,
+        token_hash: &str,
+        expires_at: Timestamp,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        sqlx::query("DELETE FROM address_verifications WHERE user_id = $1").bind(user.id.0).execute(&mut *tx).await?;
+        insert_verification(&mut tx, user.id, token_hash, expires_at, now).await?;
+        insert_notification(&mut tx, mail, filed_under(user), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_address_verification(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        let row: Option<(uuid::Uuid,)> = sqlx::query_as(
+            "DELETE FROM address_verifications WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(to_micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user,)) = row else { return Ok(None) };
+        sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1")
+            .bind(user)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM address_verifications WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(UserId(user)))
+    }
+
+    async fn notify_account_holder(
+        &self,
+        user: &User,
+        mail: &NewNotification,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.pool).await?;
+        insert_notification(&mut tx, mail, filed_under(user), now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Mail for someone in no organisation is filed under the provider (`audit::PROVIDER_CHAIN`).
+fn filed_under(user: &User) -> uuid::Uuid {
+    user.membership.as_ref().map_or(onramp_domain::audit::PROVIDER_CHAIN, |m| m.organisation_id.0)
+}
+
+async fn insert_verification(
+    tx: &mut sqlx::Transaction<'static, super::Db>,
+    user: UserId,
+    token_hash: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO address_verifications (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(user.0)
+    .bind(to_micros(now))
+    .bind(to_micros(expires_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -42,15 +42,19 @@ pub(super) async fn insert_user(
     now: Timestamp,
 ) -> Result<UserId, StoreError> {
     let id = UserId::new_at(now);
-    sqlx::query("INSERT INTO users (id, email, full_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id.0)
-        .bind(user.email.as_str())
-        .bind(user.full_name.as_str())
-        .bind(user.password_hash.clone())
-        .bind(to_micros(now))
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::unique_as("email address"))?;
+    sqlx::query(
+        "INSERT INTO users (id, email, full_name, password_hash, created_at, email_verified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.0)
+    .bind(user.email.as_str())
+    .bind(user.full_name.as_str())
+    .bind(user.password_hash.clone())
+    .bind(to_micros(now))
+    .bind(user.email_verified.then_some(to_micros(now)))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::unique_as("email address"))?;
     for role in &user.staff_roles {
         sqlx::query("INSERT INTO staff_roles (user_id, role) VALUES ($1, $2)")
             .bind(id.0)
