@@ -202,6 +202,14 @@ pub async fn respond(context: &AppContext, user: &User, id: InvitationId, answer
             Err(StoreError::Conflict { .. }) => return Err(TeamError::AlreadyMember),
             other => other?,
         }
+        // A confirmation for the new member's records, with the link to the organisation.
+        let organisation = work.organisation().details.name.clone();
+        let added = Notification::TeamMemberAdded {
+            organisation,
+            role: current.role,
+            added_by: current.invited_by_name.clone(),
+        };
+        notify(work.as_mut(), added, &user.email, now).await?;
     }
     work.close_invitation(current.id, state, now).await?;
     let closed = Invitation { state, ..current.clone() };

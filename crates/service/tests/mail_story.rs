@@ -19,7 +19,7 @@ use onramp_domain::{EmailAddress, NewUser, PersonName};
 use onramp_service::mail::{self, Sent};
 use onramp_service::{cases, jobs, legacy, lifecycle, password_reset, team};
 use onramp_store::testing::TestDatabase;
-use onramp_store::{DELIVERY_JOB_KIND, Delivery, NewNotification, OutboxEntry};
+use onramp_store::{DELIVERY_JOB_KIND, Delivery, OutboxEntry};
 
 const FROM_ADDRESS: &str = "connections@onramp.test";
 const FROM_NAME: &str = "Onramp Connections Desk";
@@ -178,15 +178,6 @@ async fn user(world: &World, email: &str, name: &str) -> onramp_domain::User {
         .unwrap()
 }
 
-/// Writes `notification` to the outbox through a unit of work on `organisation`, as the services do: for the
-/// kinds no service writes yet (address verification and "account exists", issue 4's registration flow).
-async fn enqueue(world: &World, organisation: &onramp_domain::Organisation, notification: Notification, to: &str) {
-    let mut work = world.context.store.begin(organisation.id).await.unwrap();
-    let mail = NewNotification { notification, recipients: vec![to.to_owned()] };
-    work.enqueue_notification(&mail, world.now()).await.unwrap();
-    work.commit().await.unwrap();
-}
-
 /// NOT-1: real service calls write every kind of notification; the worker sends each over SMTP, once, from
 /// the configured sender to the row's recipients (envelope and headers agree), with a text and an HTML part
 /// that link to the page under the portal's address where the reader acts.
@@ -230,19 +221,23 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
         .unwrap();
     cases::set_state(&world.context, &world.staff, case, CaseState::Resolved).await.unwrap();
 
-    // The team: an address with no account is invited; an account in no organisation joins at once.
+    // The team: two addresses are invited; the one with a verified account accepts, and is told it joined.
     let form = |email: &str, role: &str| team::InviteForm { email: email.into(), role: role.into() };
     team::invite(&world.context, &beacon_contact, &form("newcomer@b01.example", "viewer")).await.unwrap();
-    user(&world, "free@elsewhere.example", "Fran Free").await;
-    team::invite(&world.context, &beacon_contact, &form("free@elsewhere.example", "admin")).await.unwrap();
+    let fran = user(&world, "free@elsewhere.example", "Fran Free").await;
+    let offer = team::invite(&world.context, &beacon_contact, &form("free@elsewhere.example", "admin")).await.unwrap();
+    team::respond(&world.context, &fran, offer.id, team::Answer::Accept).await.unwrap();
 
-    // Accounts: a password reset by the service; the registration mails through a unit of work.
+    // Accounts: a password reset; a registration (its verification link); a registration with a taken address.
     password_reset::request(&world.context, "olu@x26.example").await.unwrap();
-    let expires_at = world.now() + SignedDuration::from_hours(24);
-    let verification =
-        Notification::AddressVerification { full_name: "Vic Verify".into(), path: "/verify/t0k3n".into(), expires_at };
-    enqueue(&world, &acme, verification, "vic@x26.example").await;
-    enqueue(&world, &acme, Notification::AccountExists { full_name: "Olu Contact".into() }, "olu@x26.example").await;
+    let registration = |email: &str, name: &str| onramp_service::accounts::Registration {
+        email: email.into(),
+        full_name: name.into(),
+        password: "a long enough passphrase".into(),
+        confirm_password: "a long enough passphrase".into(),
+    };
+    onramp_service::accounts::register(&world.context, &registration("vic@x26.example", "Vic Verify")).await.unwrap();
+    onramp_service::accounts::register(&world.context, &registration("olu@x26.example", "Not Olu")).await.unwrap();
     world.run_timers().await;
 
     // Sixty days on: the 30-day reminders of the new contracts; the terms change has auto-accepted.
@@ -283,7 +278,7 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
             // Staff activity goes to the connecting party; the party's to the service desk (CASE-2).
             Notification::CaseActivity { author, .. } if author == "Olu Contact" => vec![SERVICE_DESK.into()],
             Notification::CaseActivity { .. } | Notification::CaseState { .. } => contacts("B01"),
-            Notification::TeamInvitation { .. } => vec!["newcomer@b01.example".into()],
+            Notification::TeamInvitation { register_with, .. } => vec![register_with.to_string()],
             Notification::TeamMemberAdded { .. } => vec!["free@elsewhere.example".into()],
             Notification::PasswordReset { .. } | Notification::AccountExists { .. } => vec!["olu@x26.example".into()],
             Notification::AddressVerification { .. } => vec!["vic@x26.example".into()],
@@ -335,6 +330,7 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
             "Connection Agreement CNTR0000006 is now active",
             "New comment on case CS0000005",
             "New comment on case CS0000005",
+            "Olu Contact has invited you to join Beacon Apps on the NHS England portal",
             "Olu Contact has invited you to join Beacon Apps on the NHS England portal",
             "Query raised on Connection Agreement CNTR0000006 (CS0000005)",
             "Reminder: accept Connection Agreement CNTR0000001 in 30 days",

@@ -1,21 +1,25 @@
-//! Team management in the service layer (SPEC §1, SEC-1, AUD-1, NOT-2): invitations by e-mail address with
-//! their notification and audit entry written in the same transaction, the owner and last-owner rules, and
-//! invitations that are replaced, cancelled or expire.
+//! Team management in the service layer (SPEC §1, SEC-1, SEC-2, AUD-1, NOT-2): invitations by e-mail address
+//! with their notification and audit entry written in the same transaction, membership by consent, verified
+//! addresses, the owner and last-owner rules, and invitations that are replaced, cancelled, declined or expire.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
 
 mod common;
 
 use common::{DAY, World};
+use jiff::SignedDuration;
+use onramp_domain::notification::Notification;
 use onramp_domain::team::TeamRuleError;
 use onramp_domain::{EmailAddress, TeamRole, User};
-use onramp_service::accounts::{self, Registration};
-use onramp_service::team::{self, InviteForm, Invited, TeamError};
+use onramp_service::accounts::{self, AccountError, Registered, Registration};
+use onramp_service::lifecycle::LifecycleServiceError;
+use onramp_service::organisations::OrganisationError;
+use onramp_service::team::{self, Answer, InviteForm, TeamError};
 
 onramp_store::on_both_backends!(
     World::new;
-    team_an_invitation_joins_an_unaffiliated_account_at_once_with_audit_and_notification,
-    team_a_pending_invitation_joins_at_registration_unless_it_expired,
+    team_sec1_an_invitation_waits_for_consent_and_answers_the_same_for_every_address,
+    team_sec1_an_unverified_account_can_do_nothing_with_an_invited_address,
     team_inviting_again_replaces_and_cancelling_withdraws,
     team_the_owner_stays_and_viewers_manage_nothing,
     team_a_nomination_is_decided_under_the_lock_and_audited,
@@ -25,14 +29,39 @@ fn form(email: &str, role: &str) -> InviteForm {
     InviteForm { email: email.into(), role: role.into() }
 }
 
-async fn register(world: &World, email: &str) -> User {
+async fn register(world: &World, email: &str, name: &str) -> Registered {
     let registration = Registration {
         email: email.into(),
-        full_name: "Nia New".into(),
+        full_name: name.into(),
         password: "a long enough passphrase".into(),
         confirm_password: "a long enough passphrase".into(),
     };
     accounts::register(&world.context, &registration).await.unwrap()
+}
+
+/// Registers `email` and returns the new account (unverified).
+async fn new_account(world: &World, email: &str, name: &str) -> User {
+    match register(world, email, name).await {
+        Registered::New(user) => user,
+        Registered::AddressTaken => panic!("{email} has an account already"),
+    }
+}
+
+/// The token of the newest address-verification link mailed to `email`.
+async fn verification_token(world: &World, email: &str) -> String {
+    let mails = world.notifications("address_verification").await;
+    let mail = mails.iter().rev().find(|m| m.recipients == [email]).expect("a verification mail");
+    match &mail.notification {
+        Notification::AddressVerification { path, .. } => path.strip_prefix("/verify-address/").unwrap().to_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn verified_account(world: &World, email: &str, name: &str) -> User {
+    let user = new_account(world, email, name).await;
+    let token = verification_token(world, email).await;
+    accounts::verify_address(&world.context, &token).await.unwrap();
+    world.context.store.user(user.id).await.unwrap().unwrap()
 }
 
 fn field_error(error: TeamError, field: &str) -> String {
@@ -42,86 +71,153 @@ fn field_error(error: TeamError, field: &str) -> String {
     }
 }
 
-async fn team_an_invitation_joins_an_unaffiliated_account_at_once_with_audit_and_notification(world: World) {
+/// SEC-1, membership by consent: an invitation adds nobody by itself; the invite form answers the same for an
+/// unknown address, an account in no organisation, a member of another organisation and a staff address; the
+/// invitee accepts or declines on their own page, and only an account that may join can accept.
+async fn team_sec1_an_invitation_waits_for_consent_and_answers_the_same_for_every_address(world: World) {
     let acme = world.organisation("Acme Health", "X26").await;
     let owner = world.member(&acme, "Olu Owner", TeamRole::Owner, false).await;
-    let nia = register(&world, "nia@elsewhere.example").await;
-    assert!(nia.membership.is_none());
-
-    let invited = team::invite(&world.context, &owner, &form("NIA@elsewhere.example", "admin")).await.unwrap();
-    assert!(matches!(invited, Invited::Joined(ref email) if email.as_str() == "nia@elsewhere.example"));
-    let nia = world.context.store.user(nia.id).await.unwrap().unwrap();
-    let membership = nia.membership.unwrap();
-    assert_eq!((membership.organisation_id, membership.role), (acme.id, TeamRole::Admin));
-
-    let told = world.notifications("team_member_added").await;
-    assert_eq!(told.len(), 1);
-    assert_eq!(told[0].recipients, ["nia@elsewhere.example"]);
-    assert_eq!(told[0].organisation_id, acme.id);
-    assert!(
-        matches!(
-            &told[0].notification,
-            onramp_domain::notification::Notification::TeamMemberAdded { organisation, .. } if organisation == "Acme Health"
-        ),
-        "{:?}",
-        told[0].notification
-    );
-    let audit = world.context.store.audit_records().await.unwrap();
-    let entry = audit.iter().find(|r| r.action == "team_invite").unwrap();
-    assert_eq!((entry.chain_id, entry.entity.as_str()), (acme.id.0, "membership"));
-    assert!(entry.actor.contains("Olu Owner"));
-    assert!(onramp_service::audit::verify_audit(&world.context).await.is_ok(), "the chain still verifies");
-
-    // Someone in another organisation is refused, and nothing is written.
+    let nia = verified_account(&world, "nia@elsewhere.example", "Nia New").await;
     let other = world.organisation("Other Ltd", "OTH01").await;
     let taken = world.member(&other, "Tam Taken", TeamRole::Viewer, false).await;
-    let refused = team::invite(&world.context, &owner, &form(taken.email.as_str(), "viewer")).await.unwrap_err();
-    assert!(field_error(refused, "email").contains("already belongs to another organisation"));
-    let taken = world.context.store.user(taken.id).await.unwrap().unwrap();
-    assert_eq!(taken.membership.unwrap().organisation_id, other.id);
-    assert_eq!(world.context.store.notifications().await.unwrap().len(), 1);
 
-    let again = team::invite(&world.context, &owner, &form("nia@elsewhere.example", "viewer")).await.unwrap_err();
+    let addresses =
+        ["unknown@nowhere.example", "NIA@elsewhere.example", taken.email.as_str(), world.staff.email.as_str()];
+    for address in addresses {
+        let invitation = team::invite(&world.context, &owner, &form(address, "admin")).await.unwrap();
+        assert_eq!(invitation.organisation_id, acme.id, "the same answer for {address}");
+        assert_eq!(invitation.expires_at, world.now() + DAY * 14);
+    }
+    let told = world.notifications("team_invitation").await;
+    let mut recipients: Vec<&str> = told.iter().map(|m| m.recipients[0].as_str()).collect();
+    recipients.sort_unstable();
+    let mut expected =
+        ["unknown@nowhere.example", "nia@elsewhere.example", taken.email.as_str(), "agreements@provider.example"];
+    expected.sort_unstable();
+    assert_eq!(recipients, expected, "every address is mailed alike");
+    assert!(
+        world.context.store.user(nia.id).await.unwrap().unwrap().membership.is_none(),
+        "nobody joins by invitation"
+    );
+    assert!(world.notifications("team_member_added").await.is_empty());
+
+    // Nia sees the invitation and accepts it: she joins with the role offered, audited on Acme's chain.
+    let waiting = team::invitations_for(&world.context, &nia).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((waiting[0].organisation.as_str(), waiting[0].invitation.role), ("Acme Health", TeamRole::Admin));
+    team::respond(&world.context, &nia, waiting[0].invitation.id, Answer::Accept).await.unwrap();
+    let membership = world.context.store.user(nia.id).await.unwrap().unwrap().membership.unwrap();
+    assert_eq!((membership.organisation_id, membership.role), (acme.id, TeamRole::Admin));
+    let audit = world.context.store.audit_records().await.unwrap();
+    let joined = audit.iter().find(|r| r.action == "team_join").unwrap();
+    assert_eq!(joined.chain_id, acme.id.0);
+    assert!(joined.actor.contains("Nia New"));
+    let twice = team::respond(&world.context, &nia, waiting[0].invitation.id, Answer::Accept).await.unwrap_err();
+    assert!(matches!(twice, TeamError::NotFound), "{twice:?}");
+
+    // A member of another organisation must leave it first; declining is always possible.
+    let for_taken = team::invitations_for(&world.context, &taken).await.unwrap();
+    let refused = team::respond(&world.context, &taken, for_taken[0].invitation.id, Answer::Accept).await.unwrap_err();
+    assert!(matches!(refused, TeamError::AlreadyMember), "{refused:?}");
+    team::respond(&world.context, &taken, for_taken[0].invitation.id, Answer::Decline).await.unwrap();
+    assert_eq!(
+        world.context.store.user(taken.id).await.unwrap().unwrap().membership.unwrap().organisation_id,
+        other.id
+    );
+    assert!(team::invitations_for(&world.context, &taken).await.unwrap().is_empty());
+    // Staff join no organisation.
+    let for_staff = team::invitations_for(&world.context, &world.staff).await.unwrap();
+    let refused = team::respond(&world.context, &world.staff, for_staff[0].invitation.id, Answer::Accept).await;
+    assert!(matches!(refused, Err(TeamError::StaffCannotJoin)), "{refused:?}");
+    // Someone else's invitation does not exist for you.
+    let for_unknown = world.context.store.pending_invitations(acme.id).await.unwrap();
+    let unknown = for_unknown.iter().find(|i| i.email.as_str() == "unknown@nowhere.example").unwrap();
+    let hidden = team::respond(&world.context, &nia, unknown.id, Answer::Decline).await.unwrap_err();
+    assert!(matches!(hidden, TeamError::NotFound));
+
+    // A member can leave (the account stays); the last owner cannot.
+    let nia = world.context.store.user(nia.id).await.unwrap().unwrap();
+    team::leave(&world.context, &nia).await.unwrap();
+    assert!(world.context.store.user(nia.id).await.unwrap().unwrap().membership.is_none());
+    let last = team::leave(&world.context, &owner).await.unwrap_err();
+    assert!(matches!(last, TeamError::Rule(TeamRuleError::LastOwner)), "{last:?}");
+
+    let again = team::invite(&world.context, &owner, &form(owner.email.as_str(), "viewer")).await.unwrap_err();
     assert!(field_error(again, "email").contains("already a member of your team"));
-    let staff = team::invite(&world.context, &owner, &form(world.staff.email.as_str(), "viewer")).await.unwrap_err();
-    assert!(field_error(staff, "email").contains("provider's staff"));
     let owner_role = team::invite(&world.context, &owner, &form("x@acme.example", "owner")).await.unwrap_err();
     assert!(field_error(owner_role, "role").contains("admin, viewer"));
+    assert!(onramp_service::audit::verify_audit(&world.context).await.is_ok(), "the chain still verifies");
 }
 
-async fn team_a_pending_invitation_joins_at_registration_unless_it_expired(world: World) {
-    let acme = world.organisation("Acme Health", "X26").await;
-    let owner = world.member(&acme, "Olu Owner", TeamRole::Owner, false).await;
+/// SEC-1, SEC-2: Mallory registers with an address Acme invited. Until the address is verified by the mailed
+/// link the account cannot see the invitation, join, register an organisation, be nominated or accept an
+/// agreement; registering a taken address answers as for a new one and mails the holder instead.
+async fn team_sec1_an_unverified_account_can_do_nothing_with_an_invited_address(world: World) {
+    let (acme, contact, agreement) = world.issued_contract("Acme Health", "X26").await;
+    let owner = world.member(&acme, "Oona Owner", TeamRole::Owner, false).await;
+    let invitation = team::invite(&world.context, &owner, &form("nia@acme.example", "viewer")).await.unwrap();
 
-    let Invited::Pending(invitation) =
-        team::invite(&world.context, &owner, &form("nia@acme.example", "viewer")).await.unwrap()
-    else {
-        panic!("no account has this address yet");
+    let mallory = new_account(&world, "Nia@Acme.example", "Mallory Impostor").await;
+    assert!(!mallory.is_verified() && mallory.membership.is_none(), "registering joins nothing");
+    let unverified = |error: &TeamError| matches!(error, TeamError::Unverified(_));
+    assert!(unverified(&team::invitations_for(&world.context, &mallory).await.unwrap_err()));
+    assert!(unverified(&team::respond(&world.context, &mallory, invitation.id, Answer::Accept).await.unwrap_err()));
+    let input = onramp_domain::OrganisationInput {
+        name: "Mallory Ltd".into(),
+        ods_code: "MAL01".into(),
+        company_number: "12345678".into(),
+        registered_address: "1 Fake Street".into(),
+        kind: "commercial".into(),
+        delivery_notice_mailbox: "notices@mallory.example".into(),
+        im1_supplier: false,
     };
-    assert_eq!(invitation.expires_at, world.now() + DAY * 14);
-    let told = world.notifications("team_invitation").await;
-    assert_eq!(told.len(), 1);
-    assert_eq!(told[0].recipients, ["nia@acme.example"]);
-    let pending = world.context.store.pending_invitations(acme.id).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].role, pending[0].invited_by_name.as_str()), (TeamRole::Viewer, "Olu Owner"));
+    let refused = onramp_service::organisations::register(&world.context, &mallory, &input).await;
+    assert!(matches!(refused, Err(OrganisationError::Unverified(_))), "{refused:?}");
+    // Even put in Acme by hand, an unverified account can be neither nominated nor accept.
+    let membership =
+        onramp_domain::Membership { organisation_id: acme.id, role: TeamRole::Admin, onboarding_contact: true };
+    world.context.store.set_membership(mallory.id, Some(&membership)).await.unwrap();
+    let inside = world.context.store.user(mallory.id).await.unwrap().unwrap();
+    let refused = onramp_service::organisations::nominate_onboarding_contact(&world.context, &inside).await;
+    assert!(matches!(refused, Err(OrganisationError::Unverified(_))), "{refused:?}");
+    let refused = world.accept(&inside, &agreement).await.unwrap_err();
+    assert!(matches!(refused, LifecycleServiceError::Unverified(_)), "{refused:?}");
+    assert!(world.agreement(&agreement).await.substate.is_some(), "still waiting for a real contact");
+    world.context.store.set_membership(mallory.id, None).await.unwrap();
 
-    world.jump(DAY * 13);
-    let nia = register(&world, "Nia@Acme.example").await;
-    let membership = nia.membership.unwrap();
-    assert_eq!((membership.organisation_id, membership.role), (acme.id, TeamRole::Viewer));
-    assert!(world.context.store.pending_invitations(acme.id).await.unwrap().is_empty(), "the invitation is used");
-    let audit = world.context.store.audit_records().await.unwrap();
-    assert!(audit.iter().any(|r| r.action == "team_join" && r.chain_id == acme.id.0 && r.actor.contains("Nia New")));
+    // Registering again with the taken address answers the same and mails its holder; no new link is made.
+    assert_eq!(register(&world, "nia@acme.example", "Someone Else").await, Registered::AddressTaken);
+    let exists = world.notifications("account_exists").await;
+    assert_eq!((exists.len(), exists[0].recipients.as_slice()), (1, ["nia@acme.example".to_owned()].as_slice()));
+    assert_eq!(world.notifications("address_verification").await.len(), 1);
 
-    // Fourteen days on, an invitation no longer joins anyone; it stays listed (as expired) until cancelled.
-    team::invite(&world.context, &owner, &form("late@acme.example", "admin")).await.unwrap();
+    // Links: a wrong token and an expired one do nothing; a new link replaces the old; it works once.
+    let first = verification_token(&world, "nia@acme.example").await;
+    assert!(matches!(accounts::verify_address(&world.context, "nope").await, Err(AccountError::LinkNotValid)));
+    world.jump(DAY + SignedDuration::from_secs(1));
+    assert!(matches!(accounts::verify_address(&world.context, &first).await, Err(AccountError::LinkNotValid)));
+    accounts::resend_verification(&world.context, &mallory).await.unwrap();
+    let second = verification_token(&world, "nia@acme.example").await;
+    assert_ne!(first, second);
+    assert_eq!(accounts::verify_address(&world.context, &second).await.unwrap(), mallory.id);
+    assert!(matches!(accounts::verify_address(&world.context, &second).await, Err(AccountError::LinkNotValid)));
+
+    // Verified, the holder of the mailbox sees the invitation and may accept it, until it expires.
+    let holder = world.context.store.user(mallory.id).await.unwrap().unwrap();
+    assert!(holder.is_verified());
+    assert_eq!(team::invitations_for(&world.context, &holder).await.unwrap().len(), 1);
+    team::respond(&world.context, &holder, invitation.id, Answer::Accept).await.unwrap();
+    assert_eq!(
+        world.context.store.user(holder.id).await.unwrap().unwrap().membership.unwrap().organisation_id,
+        acme.id
+    );
+    let _ = contact;
+
+    let late = team::invite(&world.context, &owner, &form("late@acme.example", "admin")).await.unwrap();
+    let latecomer = verified_account(&world, "late@acme.example", "Lee Late").await;
     world.jump(DAY * 14);
-    let late = register(&world, "late@acme.example").await;
-    assert!(late.membership.is_none(), "an expired invitation does not join");
-    let still = world.context.store.pending_invitations(acme.id).await.unwrap();
-    assert_eq!(still.len(), 1);
-    assert!(!still[0].is_open(world.now()));
+    let expired = team::respond(&world.context, &latecomer, late.id, Answer::Accept).await.unwrap_err();
+    assert!(matches!(expired, TeamError::NotFound), "an expired invitation cannot be accepted: {expired:?}");
 }
 
 async fn team_inviting_again_replaces_and_cancelling_withdraws(world: World) {
@@ -129,11 +225,7 @@ async fn team_inviting_again_replaces_and_cancelling_withdraws(world: World) {
     let admin = world.member(&acme, "Ade Admin", TeamRole::Admin, false).await;
     team::invite(&world.context, &admin, &form("nia@acme.example", "viewer")).await.unwrap();
     world.jump(DAY * 10);
-    let Invited::Pending(second) =
-        team::invite(&world.context, &admin, &form("nia@acme.example", "admin")).await.unwrap()
-    else {
-        panic!("still no account");
-    };
+    let second = team::invite(&world.context, &admin, &form("nia@acme.example", "admin")).await.unwrap();
     let pending = world.context.store.pending_invitations(acme.id).await.unwrap();
     assert_eq!(pending.len(), 1, "one pending invitation per address");
     assert_eq!((pending[0].id, pending[0].role), (second.id, TeamRole::Admin));
@@ -149,8 +241,8 @@ async fn team_inviting_again_replaces_and_cancelling_withdraws(world: World) {
     assert!(world.context.store.pending_invitations(acme.id).await.unwrap().is_empty());
     let twice = team::cancel_invitation(&world.context, &admin, second.id).await.unwrap_err();
     assert!(matches!(twice, TeamError::NotFound));
-    let nia = register(&world, "nia@acme.example").await;
-    assert!(nia.membership.is_none(), "a cancelled invitation joins nobody");
+    let nia = verified_account(&world, "nia@acme.example", "Nia New").await;
+    assert!(team::invitations_for(&world.context, &nia).await.unwrap().is_empty(), "a cancelled invitation is gone");
     let actions: Vec<String> =
         world.context.store.audit_records().await.unwrap().into_iter().map(|r| r.action).collect();
     assert_eq!(actions, ["team_invite", "team_invite", "team_invitation_cancel"]);
