@@ -50,7 +50,27 @@ async fn sec2_register_sign_in_and_sign_out(app: TestApp) {
     let home = client.get(&app.address).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("Signed in as Olu Owner"), "{home}");
     let account = client.get(format!("{}/account", app.address)).send().await.unwrap().text().await.unwrap();
-    assert!(account.contains("olu@acme.example"), "{account}");
+    assert!(account.contains("olu@acme.example (not confirmed yet)"), "{account}");
+    assert!(account.contains("Send the link again"), "{account}");
+    let invitations = client.get(format!("{}/invitations", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(invitations.contains("Confirm your email address before you can see invitations"), "{invitations}");
+
+    // SEC-1: the link in the mail confirms the address, once.
+    let mails = app.context.store.notifications().await.unwrap();
+    let path = mails
+        .iter()
+        .find_map(|m| match &m.notification {
+            onramp_domain::notification::Notification::AddressVerification { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let confirmed = client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    assert!(confirmed.text().await.unwrap().contains("Your email address is confirmed"));
+    let again = client.get(format!("{}{path}", app.address)).send().await.unwrap();
+    assert_eq!(again.status(), 404, "a link works once");
+    let account = client.get(format!("{}/account", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(account.contains("olu@acme.example (confirmed)"), "{account}");
 
     let form = [("csrf_token", csrf_token(&home))];
     let out = client.post(format!("{}/sign-out", app.address)).form(&form).send().await.unwrap();
@@ -82,10 +102,19 @@ async fn sec3_bad_registration_shows_the_error_summary_and_keeps_input(app: Test
             .is_none()
     );
 
-    register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
+    // SEC-2: a taken address answers exactly as a new one; the holder of the address is mailed instead.
+    let first = register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
     let twice = register(&app, &client, "olu@acme.example", "a long enough passphrase").await;
-    assert_eq!(twice.status(), 422);
-    assert!(twice.text().await.unwrap().contains("exists already"));
+    assert_eq!((first.status(), twice.status()), (reqwest::StatusCode::SEE_OTHER, reqwest::StatusCode::SEE_OTHER));
+    assert_eq!(first.headers()["location"], twice.headers()["location"]);
+    let mails = app.context.store.notifications().await.unwrap();
+    let mut kinds: Vec<String> = mails.iter().map(|m| m.notification.to_stored().unwrap().kind.to_string()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["account_exists", "address_verification"],
+        "one link for the new account, a warning for the second"
+    );
 }
 
 async fn sec2_forms_without_a_csrf_token_or_from_another_site_change_nothing(app: TestApp) {

@@ -87,6 +87,12 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
     page.heading("Sign in").await;
     page.sign_in(SUPPLIER_EMAIL, SUPPLIER_NAME).await;
 
+    // SEC-1: the account page asks for the address to be confirmed; the supplier opens the mailed link.
+    page.open("/account").await;
+    page.heading("Your account").await;
+    page.open(&common::verification_path(&app, SUPPLIER_EMAIL).await).await;
+    page.heading("Your email address is confirmed").await;
+
     // ORG-1: registers the organisation, then nominates themself as onboarding contact.
     page.open("/organisation").await;
     page.heading("Register your organisation").await;

@@ -22,7 +22,11 @@ async fn signed_in(app: &TestApp, email: &str, name: &str) -> reqwest::Client {
     let password = PASSWORD;
     let fields = [("email", email), ("full_name", name), ("password", password), ("confirm_password", password)];
     assert_eq!(post(app, &client, "/register", &page, &fields).await.status(), 303);
-    sign_in(app, email).await
+    let client = sign_in(app, email).await;
+    // SEC-1: the address is confirmed by the mailed link before the account joins or accepts anything.
+    let path = common::verification_path(app, email).await;
+    assert!(get(app, &client, &path).await.contains("Your email address is confirmed"));
+    client
 }
 
 async fn staff(app: &TestApp) -> User {

@@ -207,3 +207,17 @@ pub fn test_config(database: &TestDatabase) -> Config {
     config.public_url = Some("https://onramp.test".into());
     config
 }
+
+/// The path of the newest address-verification link mailed to `email` (SEC-1), as the mail carries it.
+pub async fn verification_path(app: &TestApp, email: &str) -> String {
+    let mails = app.context.store.notifications().await.unwrap();
+    mails
+        .iter()
+        .rev()
+        .filter(|m| m.recipients == [email])
+        .find_map(|m| match &m.notification {
+            onramp_domain::notification::Notification::AddressVerification { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no verification mail to {email}"))
+}
