@@ -5,13 +5,11 @@
 //! - Team roles are `owner` (whoever registered the organisation), `admin` and `viewer`. Owners and admins
 //!   manage the team; viewers see it and change nothing.
 //! - An invitation names an e-mail address and a role, `admin` or `viewer`; nobody is invited as owner.
-//!   - An account with that address that belongs to no organisation joins at once.
-//!   - An account that belongs to another organisation is refused ("already belongs to another
-//!     organisation"); one that is already in this team, or is provider staff, is refused too.
-//!   - With no account, a pending invitation is stored; the person joins when they register with that address
-//!     before it expires, [`INVITATION_LIFETIME`] (14 days) after it was sent, by the service's clock. Inviting
-//!     the same address again replaces the pending invitation (new role, new 14 days). If several
-//!     organisations invited the address, registration joins the most recent unexpired invitation.
+//!   - It never adds anyone by itself: it stays pending until the invitee, signed in with that address
+//!     (verified), accepts or declines it, before it expires, [`INVITATION_LIFETIME`] (14 days) after it was
+//!     sent, by the service's clock. Accepting needs an account in no organisation that is not staff.
+//!   - Inviting answers the same whoever holds the address (SEC-1); only a member of this team is refused.
+//!     Inviting the same address again replaces the pending invitation (new role, new 14 days).
 //! - The role of an admin or viewer may be changed to `admin` or `viewer`, and they may be removed. An owner is
 //!   never demoted or removed by someone else; an owner may step down or leave only while another owner
 //!   remains, so nobody removes themselves as the last owner.
