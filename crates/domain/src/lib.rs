@@ -9,6 +9,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod flow;
 pub mod identifiers;
 pub mod legacy;
 pub mod notification;
