@@ -1,0 +1,837 @@
+//! Flow files (DOS-1): a provider's assurance flow written as TOML, checked as a whole when it is loaded. Every
+//! problem is reported with its file, line, column and reason (not only the first), so `onramp flow check` can
+//! list them all; a flow that loads has no dangling reference, no cycle and no condition that cannot be
+//! evaluated.
+//!
+//! The shape, in brief (`docs/FLOWS.md` will document every key):
+//!
+//! ```toml
+//! id = "standard-api"
+//! name = "Standard API onboarding"
+//! version = 1
+//! target_answer_days = 10              # the provider's target, in working days
+//!
+//! [[conditions]]                       # named conditions, usable in any condition by name
+//! name = "external"
+//! when = "org.kind != provider_internal"
+//!
+//! [[stages]]
+//! id = "setup"
+//! title = "Setup and eligibility"
+//!
+//! [[stages.sections]]
+//! id = "eligibility"
+//! title = "Eligibility"
+//! gate = true                          # an eligibility gate
+//!
+//! [[stages.sections.questions]]
+//! id = "users"
+//! kind = "number"
+//! label = "How many people will use it?"
+//! min = 1
+//! ```
+//!
+//! Conditions (`show_when`, `required_when`, a named condition's `when`) use [`super::condition`]. A condition
+//! may refer only to questions that come before what it belongs to, and to the organisation fields
+//! [`ORGANISATION_FIELDS`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::condition::{Column, Condition, Operator, Reference, Value};
+
+/// The organisation fields a condition may name, with their kind.
+pub const ORGANISATION_FIELDS: [(&str, QuestionKind); 2] =
+    [("kind", QuestionKind::SingleChoice), ("im1_supplier", QuestionKind::YesNo)];
+
+/// The organisation kinds `org.kind` may be compared with.
+const ORGANISATION_KINDS: [&str; 4] = ["commercial", "public_healthcare", "non_uk", "provider_internal"];
+
+/// One problem in a flow file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {reason}")]
+pub struct FlowProblem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+/// The kinds of question of DOS-1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    ShortText,
+    LongText,
+    Email,
+    EmailList,
+    YesNo,
+    SingleChoice,
+    MultipleChoice,
+    Date,
+    Number,
+    Acknowledgement,
+    Evidence,
+}
+
+impl QuestionKind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::ShortText => "short text",
+            Self::LongText => "long text",
+            Self::Email => "email address",
+            Self::EmailList => "list of email addresses",
+            Self::YesNo => "yes/no",
+            Self::SingleChoice => "single choice",
+            Self::MultipleChoice => "multiple choice",
+            Self::Date => "date",
+            Self::Number => "number",
+            Self::Acknowledgement => "acknowledgement",
+            Self::Evidence => "evidence upload",
+        }
+    }
+
+    /// The operators a condition may use on an answer of this kind.
+    fn operators(self) -> &'static [Operator] {
+        use Operator::{AllOf, AnyOf, Equal, Greater, GreaterOrEqual, In, Less, LessOrEqual, NoneOf, NotEqual};
+        match self {
+            Self::YesNo | Self::Acknowledgement => &[Equal, NotEqual],
+            Self::SingleChoice => &[Equal, NotEqual, In],
+            Self::MultipleChoice => &[AnyOf, AllOf, NoneOf],
+            Self::Number | Self::Date => &[Equal, NotEqual, Less, LessOrEqual, Greater, GreaterOrEqual],
+            Self::ShortText | Self::LongText | Self::Email | Self::EmailList | Self::Evidence => &[],
+        }
+    }
+}
+
+/// A flow as its file says it, every condition parsed.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: String,
+    pub name: String,
+    pub version: u32,
+    pub target_answer_days: Option<u32>,
+    pub conditions: Vec<NamedCondition>,
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamedCondition {
+    pub name: String,
+    pub when: Condition,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub id: String,
+    pub title: String,
+    pub guidance: Option<String>,
+    pub show_when: Option<Condition>,
+    /// Open-access products skip this stage (technical conformance).
+    pub skip_for_open_access: bool,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub guidance: Option<String>,
+    pub gate: bool,
+    pub shared: bool,
+    pub show_when: Option<Condition>,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub id: String,
+    pub kind: QuestionKind,
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    pub show_when: Option<Condition>,
+    pub required_when: Option<Condition>,
+    pub limits: Limits,
+    pub options: Vec<String>,
+}
+
+/// The limits a question may carry; which apply depends on its kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    pub max_chars: Option<u32>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub allowed_types: Vec<String>,
+    pub max_bytes: Option<u64>,
+    pub max_files: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlow {
+    id: Spanned<String>,
+    name: String,
+    version: u32,
+    #[serde(default)]
+    target_answer_days: Option<u32>,
+    #[serde(default)]
+    conditions: Vec<RawNamed>,
+    #[serde(default)]
+    stages: Vec<RawStage>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNamed {
+    name: Spanned<String>,
+    when: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default)]
+    guidance: Option<String>,
+    #[serde(default)]
+    show_when: Option<Spanned<String>>,
+    #[serde(default)]
+    skip_for_open_access: bool,
+    #[serde(default)]
+    sections: Vec<RawSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSection {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default)]
+    guidance: Option<String>,
+    #[serde(default)]
+    gate: bool,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    show_when: Option<Spanned<String>>,
+    #[serde(default)]
+    questions: Vec<RawQuestion>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuestion {
+    id: Spanned<String>,
+    kind: Spanned<QuestionKind>,
+    label: String,
+    #[serde(default)]
+    help: Option<String>,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    show_when: Option<Spanned<String>>,
+    #[serde(default)]
+    required_when: Option<Spanned<String>>,
+    #[serde(default)]
+    max_chars: Option<Spanned<u32>>,
+    #[serde(default)]
+    min: Option<Spanned<f64>>,
+    #[serde(default)]
+    max: Option<Spanned<f64>>,
+    #[serde(default)]
+    options: Vec<String>,
+    #[serde(default)]
+    allowed_types: Vec<String>,
+    #[serde(default)]
+    max_bytes: Option<Spanned<u64>>,
+    #[serde(default)]
+    max_files: Option<Spanned<u32>>,
+}
+
+/// What a condition may see at the point it is written: the questions before it and every named condition.
+struct Known<'a> {
+    questions: &'a BTreeMap<(String, String), (usize, QuestionKind, Vec<String>)>,
+    /// The position (in file order) of what the condition belongs to: it may refer only to questions before.
+    before: usize,
+    names: &'a BTreeSet<String>,
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: Vec<FlowProblem>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, offset: usize, reason: String) {
+        let (line, column) = line_and_column(self.text, offset);
+        self.problems.push(FlowProblem { file: self.file.to_owned(), line, column, reason });
+    }
+
+    /// Parses the condition in `raw` (a TOML string) and checks its references against `known`.
+    fn condition(&mut self, raw: &Spanned<String>, known: &Known<'_>) -> Option<Condition> {
+        // The span covers the quoted literal; the expression starts after the opening quote.
+        let start = raw.span().start + 1;
+        let condition = match Condition::parse(raw.get_ref()) {
+            Ok(condition) => condition,
+            Err(error) => {
+                self.at(start + error.column.0 - 1, format!("condition: {}", error.message));
+                return None;
+            }
+        };
+        let mut good = true;
+        self.check_node(&condition, known, start, &mut good);
+        good.then_some(condition)
+    }
+
+    fn check_node(&mut self, condition: &Condition, known: &Known<'_>, start: usize, good: &mut bool) {
+        let mut fail = |checker: &mut Self, column: Column, reason: String| {
+            checker.at(start + column.0 - 1, reason);
+            *good = false;
+        };
+        match condition {
+            Condition::Not(inner) => self.check_node(inner, known, start, good),
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().for_each(|part| self.check_node(part, known, start, good));
+            }
+            Condition::Answered { reference, column } => {
+                if let Err(reason) = kind_of(reference, known) {
+                    fail(self, *column, reason);
+                }
+            }
+            Condition::Holds { reference, column } => match kind_of(reference, known) {
+                Err(reason) => fail(self, *column, reason),
+                Ok(None | Some((QuestionKind::YesNo | QuestionKind::Acknowledgement, _))) => {}
+                Ok(Some((kind, _))) => {
+                    fail(self, *column, format!("{reference} is a {} question: compare it with a value", kind.label()))
+                }
+            },
+            Condition::Compare { reference, operator, value, column } => match kind_of(reference, known) {
+                Err(reason) => fail(self, *column, reason),
+                Ok(None) => {
+                    if !matches!(operator, Operator::Equal | Operator::NotEqual) || !matches!(value, Value::YesNo(_)) {
+                        fail(
+                            self,
+                            *column,
+                            format!("the condition {reference} can only be compared with == yes or == no"),
+                        );
+                    }
+                }
+                Ok(Some((kind, options))) => {
+                    if let Some(reason) = misfit(reference, kind, &options, *operator, value) {
+                        fail(self, *column, reason);
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// The kind and options of what `reference` names (`None` for a named condition), or why it cannot be used.
+fn kind_of(reference: &Reference, known: &Known<'_>) -> Result<Option<(QuestionKind, Vec<String>)>, String> {
+    match reference {
+        Reference::Named(name) => {
+            if known.names.contains(name) {
+                Ok(None)
+            } else {
+                let hint = did_you_mean(name, known.names.iter().map(String::as_str));
+                Err(format!("there is no condition named {name}{hint}"))
+            }
+        }
+        Reference::Organisation(field) => ORGANISATION_FIELDS
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, kind)| {
+                let options =
+                    if *field == "kind" { ORGANISATION_KINDS.map(str::to_owned).to_vec() } else { Vec::new() };
+                Some((*kind, options))
+            })
+            .ok_or_else(|| {
+                let hint = did_you_mean(field, ORGANISATION_FIELDS.iter().map(|(name, _)| *name));
+                format!("org.{field} is not an organisation field{hint}")
+            }),
+        Reference::Answer { section, question } => {
+            let key = (section.clone(), question.clone());
+            match known.questions.get(&key) {
+                Some((position, kind, options)) if *position < known.before => Ok(Some((*kind, options.clone()))),
+                Some(_) => {
+                    Err(format!("{reference} comes later in the flow: a condition may only use earlier answers"))
+                }
+                None => {
+                    let all: Vec<String> = known.questions.keys().map(|(s, q)| format!("q.{s}.{q}")).collect();
+                    let hint = did_you_mean(&reference.to_string(), all.iter().map(String::as_str));
+                    Err(format!("there is no question {reference}{hint}"))
+                }
+            }
+        }
+    }
+}
+
+/// Why `operator value` does not fit an answer of `kind`, if it does not.
+fn misfit(
+    reference: &Reference,
+    kind: QuestionKind,
+    options: &[String],
+    operator: Operator,
+    value: &Value,
+) -> Option<String> {
+    if !kind.operators().contains(&operator) {
+        let allowed: Vec<&str> = kind.operators().iter().map(|o| o.as_str()).collect();
+        let allowed = if allowed.is_empty() { "none: only answered(…)".to_owned() } else { allowed.join(", ") };
+        return Some(format!(
+            "`{}` does not fit {reference}, a {} question (it takes {allowed})",
+            operator.as_str(),
+            kind.label()
+        ));
+    }
+    let values: Vec<&Value> = match value {
+        Value::List(values) => values.iter().collect(),
+        single => vec![single],
+    };
+    for value in values {
+        let fits = match (kind, value) {
+            (QuestionKind::YesNo | QuestionKind::Acknowledgement, Value::YesNo(_)) => true,
+            (QuestionKind::Number, Value::Number(_)) => true,
+            (QuestionKind::Date, Value::Date(_)) => true,
+            (QuestionKind::SingleChoice | QuestionKind::MultipleChoice, Value::Text(choice)) => {
+                if !options.contains(choice) {
+                    return Some(format!(
+                        "{choice:?} is not one of the options of {reference} ({})",
+                        options.join(", ")
+                    ));
+                }
+                true
+            }
+            _ => false,
+        };
+        if !fits {
+            return Some(format!("{reference} is a {} question and cannot be compared with that value", kind.label()));
+        }
+    }
+    None
+}
+
+/// ", did you mean …?" for the closest candidate within two edits, or nothing.
+fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    candidates
+        .map(|candidate| (edit_distance(name, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, candidate)| format!("; did you mean {candidate}?"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    (line, column)
+}
+
+/// Loads the flow in `text` (read from `file`, which names it in problems), or every problem found.
+pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
+    let mut checker = Checker { file, text, problems: Vec::new() };
+    let raw: RawFlow = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let offset = error.span().map_or(0, |span| span.start);
+            checker.at(offset, error.message().trim().to_owned());
+            return Err(checker.problems);
+        }
+    };
+
+    // Every question, in file order, for the references; duplicates are problems.
+    let mut questions = BTreeMap::new();
+    let mut stage_ids = BTreeSet::new();
+    let mut section_ids = BTreeSet::new();
+    let mut position = 0;
+    for stage in &raw.stages {
+        if !stage_ids.insert(stage.id.get_ref().clone()) {
+            checker.at(stage.id.span().start, format!("the stage id {} is used twice", stage.id.get_ref()));
+        }
+        for section in &stage.sections {
+            if !section_ids.insert(section.id.get_ref().clone()) {
+                checker.at(section.id.span().start, format!("the section id {} is used twice", section.id.get_ref()));
+            }
+            for question in &section.questions {
+                let key = (section.id.get_ref().clone(), question.id.get_ref().clone());
+                let entry = (position, *question.kind.get_ref(), question.options.clone());
+                if questions.insert(key, entry).is_some() {
+                    let (section, question) = (section.id.get_ref(), question.id.get_ref());
+                    checker.at(
+                        raw_span(&raw, section, question),
+                        format!("the question q.{section}.{question} is defined twice"),
+                    );
+                }
+                position += 1;
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for named in &raw.conditions {
+        if !names.insert(named.name.get_ref().clone()) {
+            checker.at(named.name.span().start, format!("the condition {} is defined twice", named.name.get_ref()));
+        }
+    }
+
+    // Named conditions may use any question (they are evaluated where they are used) and other names.
+    let everything = Known { questions: &questions, before: usize::MAX, names: &names };
+    let mut conditions = Vec::new();
+    for named in &raw.conditions {
+        if let Some(when) = checker.condition(&named.when, &everything) {
+            conditions.push((named, when));
+        }
+    }
+    check_cycles(&mut checker, &conditions);
+
+    let mut stages = Vec::new();
+    let mut position = 0;
+    for stage in &raw.stages {
+        let first = position;
+        let at_stage = Known { questions: &questions, before: first, names: &names };
+        let stage_show = stage.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_stage));
+        let mut sections = Vec::new();
+        for section in &stage.sections {
+            let at_section = Known { questions: &questions, before: position, names: &names };
+            let section_show = section.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_section));
+            let mut built = Vec::new();
+            for question in &section.questions {
+                let at_question = Known { questions: &questions, before: position, names: &names };
+                let show_when = question.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_question));
+                let required_when =
+                    question.required_when.as_ref().and_then(|raw| checker.condition(raw, &at_question));
+                let limits = check_limits(&mut checker, question);
+                built.push(Question {
+                    id: question.id.get_ref().clone(),
+                    kind: *question.kind.get_ref(),
+                    label: question.label.clone(),
+                    help: question.help.clone(),
+                    required: question.required,
+                    show_when,
+                    required_when,
+                    limits,
+                    options: question.options.clone(),
+                });
+                position += 1;
+            }
+            sections.push(Section {
+                id: section.id.get_ref().clone(),
+                title: section.title.clone(),
+                guidance: section.guidance.clone(),
+                gate: section.gate,
+                shared: section.shared,
+                show_when: section_show,
+                questions: built,
+            });
+        }
+        stages.push(Stage {
+            id: stage.id.get_ref().clone(),
+            title: stage.title.clone(),
+            guidance: stage.guidance.clone(),
+            show_when: stage_show,
+            skip_for_open_access: stage.skip_for_open_access,
+            sections,
+        });
+    }
+
+    if !checker.problems.is_empty() {
+        checker.problems.sort_by_key(|p| (p.line, p.column));
+        return Err(checker.problems);
+    }
+    Ok(Flow {
+        id: raw.id.get_ref().clone(),
+        name: raw.name,
+        version: raw.version,
+        target_answer_days: raw.target_answer_days,
+        conditions: conditions
+            .into_iter()
+            .map(|(named, when)| NamedCondition { name: named.name.get_ref().clone(), when })
+            .collect(),
+        stages,
+    })
+}
+
+/// Where the second definition of `q.section.question` is.
+fn raw_span(raw: &RawFlow, section: &str, question: &str) -> usize {
+    raw.stages
+        .iter()
+        .flat_map(|stage| &stage.sections)
+        .filter(|s| s.id.get_ref() == section)
+        .flat_map(|s| &s.questions)
+        .filter(|q| q.id.get_ref() == question)
+        .nth(1)
+        .map_or(0, |q| q.id.span().start)
+}
+
+fn check_limits(checker: &mut Checker<'_>, question: &RawQuestion) -> Limits {
+    let kind = *question.kind.get_ref();
+    if let Some(max_chars) = &question.max_chars
+        && *max_chars.get_ref() == 0
+    {
+        checker.at(max_chars.span().start, "max_chars must be at least 1".into());
+    }
+    if let (Some(min), Some(max)) = (&question.min, &question.max)
+        && min.get_ref() > max.get_ref()
+    {
+        checker.at(min.span().start, format!("min ({}) is above max ({})", min.get_ref(), max.get_ref()));
+    }
+    if let Some(max_files) = &question.max_files
+        && *max_files.get_ref() == 0
+    {
+        checker.at(max_files.span().start, "max_files must be at least 1".into());
+    }
+    if let Some(max_bytes) = &question.max_bytes
+        && *max_bytes.get_ref() == 0
+    {
+        checker.at(max_bytes.span().start, "max_bytes must be at least 1".into());
+    }
+    let needs_options = matches!(kind, QuestionKind::SingleChoice | QuestionKind::MultipleChoice);
+    if needs_options && question.options.len() < 2 {
+        checker.at(question.kind.span().start, format!("a {} question needs at least two options", kind.label()));
+    }
+    let mut seen = BTreeSet::new();
+    for option in &question.options {
+        if !seen.insert(option) {
+            checker.at(question.id.span().start, format!("the option {option:?} is listed twice"));
+        }
+    }
+    Limits {
+        max_chars: question.max_chars.as_ref().map(|v| *v.get_ref()),
+        min: question.min.as_ref().map(|v| *v.get_ref()),
+        max: question.max.as_ref().map(|v| *v.get_ref()),
+        allowed_types: question.allowed_types.clone(),
+        max_bytes: question.max_bytes.as_ref().map(|v| *v.get_ref()),
+        max_files: question.max_files.as_ref().map(|v| *v.get_ref()),
+    }
+}
+
+/// Named conditions must not refer to themselves, directly or through others; a cycle is named in full.
+fn check_cycles(checker: &mut Checker<'_>, conditions: &[(&RawNamed, Condition)]) {
+    let uses: BTreeMap<&str, Vec<&str>> = conditions
+        .iter()
+        .map(|(named, when)| {
+            let names = when
+                .references()
+                .into_iter()
+                .filter_map(
+                    |(reference, _)| if let Reference::Named(name) = reference { Some(name.as_str()) } else { None },
+                )
+                .collect();
+            (named.name.get_ref().as_str(), names)
+        })
+        .collect();
+    let mut reported = BTreeSet::new();
+    for (named, _) in conditions {
+        let start = named.name.get_ref().as_str();
+        let mut path = vec![start];
+        if let Some(cycle) = find_cycle(start, &uses, &mut path) {
+            let members: BTreeSet<&str> = cycle.iter().copied().collect();
+            if reported.insert(members) {
+                checker.at(
+                    named.when.span().start,
+                    format!("the conditions refer to each other in a cycle: {}", cycle.join(" → ")),
+                );
+            }
+        }
+    }
+}
+
+fn find_cycle<'a>(
+    start: &'a str,
+    uses: &BTreeMap<&'a str, Vec<&'a str>>,
+    path: &mut Vec<&'a str>,
+) -> Option<Vec<&'a str>> {
+    let current = *path.last()?;
+    for &next in uses.get(current).map(Vec::as_slice).unwrap_or_default() {
+        if next == start {
+            let mut cycle = path.clone();
+            cycle.push(start);
+            return Some(cycle);
+        }
+        if path.contains(&next) {
+            continue;
+        }
+        path.push(next);
+        if let Some(cycle) = find_cycle(start, uses, path) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "standard-api"
+name = "Standard API onboarding"
+version = 1
+target_answer_days = 10
+
+[[conditions]]
+name = "external"
+when = "org.kind != provider_internal"
+
+[[stages]]
+id = "setup"
+title = "Setup and eligibility"
+
+[[stages.sections]]
+id = "eligibility"
+title = "Eligibility"
+gate = true
+
+[[stages.sections.questions]]
+id = "users"
+kind = "number"
+label = "How many people will use it?"
+min = 1
+max = 100000
+
+[[stages.sections.questions]]
+id = "channels"
+kind = "multiple_choice"
+label = "Where will it be used?"
+options = ["web", "app", "phone"]
+show_when = "q.eligibility.users > 10"
+
+[[stages]]
+id = "legal"
+title = "Legal agreement"
+show_when = "external and q.eligibility.channels any_of [web, app]"
+
+[[stages.sections]]
+id = "agreement"
+title = "Approved connection agreement"
+
+[[stages.sections.questions]]
+id = "reference"
+kind = "short_text"
+label = "Connection agreement reference"
+required_when = "org.im1_supplier"
+"#;
+
+    fn problems(text: &str) -> Vec<FlowProblem> {
+        load("broken.toml", text).expect_err("the flow should not load")
+    }
+
+    #[test]
+    fn a_good_flow_loads_with_its_conditions_parsed() {
+        let flow = load("good.toml", GOOD).unwrap();
+        assert_eq!((flow.id.as_str(), flow.version, flow.target_answer_days), ("standard-api", 1, Some(10)));
+        assert_eq!(flow.stages.len(), 2);
+        assert!(flow.stages[1].show_when.is_some());
+        assert!(flow.stages[0].sections[0].gate);
+        assert_eq!(flow.stages[0].sections[0].questions[0].limits.max, Some(100_000.0));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_line_column_and_reason() {
+        let broken = GOOD
+            .replace("q.eligibility.users > 10", "q.eligibility.user > 10")
+            .replace("when = \"org.kind != provider_internal\"", "when = \"org.kind != provider_internl\"")
+            .replace("max = 100000", "max = 0")
+            .replace("required_when = \"org.im1_supplier\"", "required_when = \"org.im1_suplier and internal\"");
+        let found = problems(&broken);
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter().any(|p| p.contains("\"provider_internl\" is not one of the options of org.kind")),
+            "{text:#?}"
+        );
+        assert!(text.iter().any(|p| p.contains("min (1) is above max (0)")), "{text:#?}");
+        assert!(
+            text.iter()
+                .any(|p| p.contains("there is no question q.eligibility.user; did you mean q.eligibility.users?")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|p| p.contains("org.im1_suplier is not an organisation field; did you mean im1_supplier?")),
+            "{text:#?}"
+        );
+        assert!(text.iter().any(|p| p.contains("there is no condition named internal")), "{text:#?}");
+        let missing = found.iter().find(|p| p.reason.contains("q.eligibility.user;")).unwrap();
+        let line = broken.lines().nth(missing.line - 1).unwrap();
+        assert_eq!(&line[missing.column - 1..missing.column + 17], "q.eligibility.user", "the column points at it");
+        assert!(text[0].starts_with("broken.toml:"), "{text:#?}");
+    }
+
+    #[test]
+    fn syntax_unknown_keys_and_duplicates_are_problems() {
+        let syntax = problems("id = \"x\"\nname = \nversion = 1\n");
+        assert_eq!((syntax[0].line, syntax[0].file.as_str()), (2, "broken.toml"));
+        let unknown = problems(&GOOD.replace("gate = true", "gaet = true"));
+        assert!(unknown[0].reason.contains("unknown field `gaet`"), "{unknown:?}");
+        let twice = problems(&GOOD.replace("id = \"channels\"", "id = \"users\""));
+        assert!(twice[0].reason.contains("q.eligibility.users is defined twice"), "{twice:?}");
+        let kind = problems(&GOOD.replace("kind = \"number\"", "kind = \"numbr\""));
+        assert!(kind[0].reason.contains("unknown variant `numbr`"), "{kind:?}");
+    }
+
+    #[test]
+    fn references_must_be_earlier_operators_must_fit_and_names_must_not_cycle() {
+        let later = problems(&GOOD.replace("q.eligibility.users > 10", "q.agreement.reference == yes"));
+        assert!(later[0].reason.contains("comes later in the flow"), "{later:?}");
+        let operator = problems(&GOOD.replace("q.eligibility.users > 10", "q.eligibility.users any_of [1]"));
+        assert!(
+            operator[0].reason.contains("`any_of` does not fit q.eligibility.users, a number question"),
+            "{operator:?}"
+        );
+        let choice = problems(&GOOD.replace("any_of [web, app]", "any_of [web, fax]"));
+        assert!(choice[0].reason.contains("\"fax\" is not one of the options"), "{choice:?}");
+        let cycle = GOOD.replace(
+            "[[conditions]]\nname = \"external\"\nwhen = \"org.kind != provider_internal\"",
+            "[[conditions]]\nname = \"external\"\nwhen = \"not internal\"\n\n[[conditions]]\nname = \"internal\"\nwhen = \"not external\"",
+        );
+        let cycle = problems(&cycle);
+        assert_eq!(cycle.len(), 1, "one cycle, reported once: {cycle:?}");
+        assert!(cycle[0].reason.contains("cycle: external → internal → external"), "{cycle:?}");
+    }
+
+    proptest! {
+        /// Random bytes and random TOML never panic the loader: it answers a flow or problems.
+        #[test]
+        fn any_text_loads_or_reports_problems(text in "\\PC{0,200}") {
+            let _ = load("random.toml", &text);
+        }
+
+        #[test]
+        fn any_edit_of_a_good_flow_loads_or_reports_problems(cut in 0usize..2000, insert in "\\PC{0,12}") {
+            let mut text = GOOD.to_owned();
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) { at -= 1; }
+            text.insert_str(at, &insert);
+            match load("edited.toml", &text) {
+                Ok(_) => {}
+                Err(problems) => prop_assert!(!problems.is_empty()),
+            }
+        }
+    }
+}
