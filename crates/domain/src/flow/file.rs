@@ -22,7 +22,7 @@
 //! [[stages.sections]]
 //! id = "eligibility"
 //! title = "Eligibility"
-//! gate = true                          # an eligibility gate
+//! gate = "q.eligibility.users >= 1"    # an eligibility gate: it passes when this holds
 //!
 //! [[stages.sections.questions]]
 //! id = "users"
@@ -31,9 +31,14 @@
 //! min = 1
 //! ```
 //!
-//! Conditions (`show_when`, `required_when`, a named condition's `when`) use [`super::condition`]. A condition
-//! may refer only to questions that come before what it belongs to, and to the organisation fields
+//! Conditions (`show_when`, `required_when`, `gate`, a named condition's `when`) use [`super::condition`]. A
+//! condition may refer only to questions that come before what it belongs to (a gate: up to the end of its
+//! section), directly or through the named conditions it uses, and to the organisation fields
 //! [`ORGANISATION_FIELDS`].
+//!
+//! `[[scenarios]]` are examples the checker runs ([`super::evaluate`]): given organisation fields and answers,
+//! what must be shown, hidden, required, and which gates pass or fail. A scenario that does not come true is a
+//! problem like any other, so an author sees at once what an edit changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,6 +46,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::condition::{Column, Condition, Operator, Reference, Value};
+use super::evaluate::{Answer, Answers, OrganisationFacts, evaluate};
 
 /// The organisation fields a condition may name, with their kind.
 pub const ORGANISATION_FIELDS: [(&str, QuestionKind); 2] =
@@ -115,6 +121,22 @@ pub struct Flow {
     pub target_answer_days: Option<u32>,
     pub conditions: Vec<NamedCondition>,
     pub stages: Vec<Stage>,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// An example the checker runs: given these facts, this must come out.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub organisation: OrganisationFacts,
+    pub open_access: bool,
+    pub answers: Answers,
+    pub shown: Vec<String>,
+    pub hidden: Vec<String>,
+    pub required: Vec<String>,
+    pub optional: Vec<String>,
+    pub gates_failed: Vec<String>,
+    pub gates_passed: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,7 +161,9 @@ pub struct Section {
     pub id: String,
     pub title: String,
     pub guidance: Option<String>,
-    pub gate: bool,
+    /// For an eligibility gate, the condition under which it passes.
+    pub gate: Option<Condition>,
+    /// Answered once per application, whatever the number of APIs.
     pub shared: bool,
     pub show_when: Option<Condition>,
     pub questions: Vec<Question>,
@@ -181,6 +205,39 @@ struct RawFlow {
     conditions: Vec<RawNamed>,
     #[serde(default)]
     stages: Vec<RawStage>,
+    #[serde(default)]
+    scenarios: Vec<RawScenario>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    organisation: RawOrganisation,
+    #[serde(default)]
+    open_access: bool,
+    #[serde(default)]
+    answers: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    shown: Vec<String>,
+    #[serde(default)]
+    hidden: Vec<String>,
+    #[serde(default)]
+    required: Vec<String>,
+    #[serde(default)]
+    optional: Vec<String>,
+    #[serde(default)]
+    gates_failed: Vec<String>,
+    #[serde(default)]
+    gates_passed: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrganisation {
+    kind: Spanned<String>,
+    #[serde(default)]
+    im1_supplier: bool,
 }
 
 #[derive(Deserialize)]
@@ -213,7 +270,7 @@ struct RawSection {
     #[serde(default)]
     guidance: Option<String>,
     #[serde(default)]
-    gate: bool,
+    gate: Option<Spanned<String>>,
     #[serde(default)]
     shared: bool,
     #[serde(default)]
@@ -258,6 +315,8 @@ struct Known<'a> {
     /// The position (in file order) of what the condition belongs to: it may refer only to questions before.
     before: usize,
     names: &'a BTreeSet<String>,
+    /// For each named condition, the latest question it uses (directly or through other names).
+    reach: &'a BTreeMap<String, (usize, String)>,
 }
 
 struct Checker<'a> {
@@ -335,7 +394,11 @@ impl Checker<'_> {
 fn kind_of(reference: &Reference, known: &Known<'_>) -> Result<Option<(QuestionKind, Vec<String>)>, String> {
     match reference {
         Reference::Named(name) => {
-            if known.names.contains(name) {
+            if let Some((position, question)) = known.reach.get(name)
+                && *position >= known.before
+            {
+                Err(format!("the condition {name} uses {question}, which comes later in the flow"))
+            } else if known.names.contains(name) {
                 Ok(None)
             } else {
                 let hint = did_you_mean(name, known.names.iter().map(String::as_str));
@@ -480,12 +543,18 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
             for question in &section.questions {
                 let key = (section.id.get_ref().clone(), question.id.get_ref().clone());
                 let entry = (position, *question.kind.get_ref(), question.options.clone());
-                if questions.insert(key, entry).is_some() {
-                    let (section, question) = (section.id.get_ref(), question.id.get_ref());
-                    checker.at(
-                        raw_span(&raw, section, question),
-                        format!("the question q.{section}.{question} is defined twice"),
-                    );
+                // The first definition stands, so the rest of the file is checked against it.
+                match questions.entry(key) {
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(entry);
+                    }
+                    std::collections::btree_map::Entry::Occupied(_) => {
+                        let (section, question) = (section.id.get_ref(), question.id.get_ref());
+                        checker.at(
+                            raw_span(&raw, section, question),
+                            format!("the question q.{section}.{question} is defined twice"),
+                        );
+                    }
                 }
                 position += 1;
             }
@@ -498,8 +567,9 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
         }
     }
 
-    // Named conditions may use any question (they are evaluated where they are used) and other names.
-    let everything = Known { questions: &questions, before: usize::MAX, names: &names };
+    // Named conditions may use any question and other names; where one is used, what it reaches must be earlier.
+    let no_reach = BTreeMap::new();
+    let everything = Known { questions: &questions, before: usize::MAX, names: &names, reach: &no_reach };
     let mut conditions = Vec::new();
     for named in &raw.conditions {
         if let Some(when) = checker.condition(&named.when, &everything) {
@@ -507,20 +577,28 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
         }
     }
     check_cycles(&mut checker, &conditions);
+    let reach = reaches(&conditions, &questions);
 
     let mut stages = Vec::new();
     let mut position = 0;
     for stage in &raw.stages {
         let first = position;
-        let at_stage = Known { questions: &questions, before: first, names: &names };
+        let at_stage = Known { questions: &questions, before: first, names: &names, reach: &reach };
         let stage_show = stage.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_stage));
         let mut sections = Vec::new();
         for section in &stage.sections {
-            let at_section = Known { questions: &questions, before: position, names: &names };
+            let at_section = Known { questions: &questions, before: position, names: &names, reach: &reach };
             let section_show = section.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_section));
+            let after_section = Known {
+                questions: &questions,
+                before: position + section.questions.len(),
+                names: &names,
+                reach: &reach,
+            };
+            let gate = section.gate.as_ref().and_then(|raw| checker.condition(raw, &after_section));
             let mut built = Vec::new();
             for question in &section.questions {
-                let at_question = Known { questions: &questions, before: position, names: &names };
+                let at_question = Known { questions: &questions, before: position, names: &names, reach: &reach };
                 let show_when = question.show_when.as_ref().and_then(|raw| checker.condition(raw, &at_question));
                 let required_when =
                     question.required_when.as_ref().and_then(|raw| checker.condition(raw, &at_question));
@@ -542,7 +620,7 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
                 id: section.id.get_ref().clone(),
                 title: section.title.clone(),
                 guidance: section.guidance.clone(),
-                gate: section.gate,
+                gate,
                 shared: section.shared,
                 show_when: section_show,
                 questions: built,
@@ -562,7 +640,7 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
         checker.problems.sort_by_key(|p| (p.line, p.column));
         return Err(checker.problems);
     }
-    Ok(Flow {
+    let mut flow = Flow {
         id: raw.id.get_ref().clone(),
         name: raw.name,
         version: raw.version,
@@ -572,7 +650,197 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
             .map(|(named, when)| NamedCondition { name: named.name.get_ref().clone(), when })
             .collect(),
         stages,
+        scenarios: Vec::new(),
+    };
+    for raw_scenario in &raw.scenarios {
+        if let Some(scenario) = scenario(&mut checker, &questions, raw_scenario) {
+            run_scenario(&mut checker, &flow, &scenario, raw_scenario.name.span().start);
+            flow.scenarios.push(scenario);
+        }
+    }
+    if !checker.problems.is_empty() {
+        checker.problems.sort_by_key(|p| (p.line, p.column));
+        return Err(checker.problems);
+    }
+    Ok(flow)
+}
+
+type QuestionIndex = BTreeMap<(String, String), (usize, QuestionKind, Vec<String>)>;
+
+/// For each named condition, the latest question it uses, directly or through other names (cycles are
+/// reported elsewhere and cut here).
+fn reaches(conditions: &[(&RawNamed, Condition)], questions: &QuestionIndex) -> BTreeMap<String, (usize, String)> {
+    fn reach_of(
+        name: &str,
+        conditions: &[(&RawNamed, Condition)],
+        questions: &QuestionIndex,
+        visiting: &mut Vec<String>,
+    ) -> Option<(usize, String)> {
+        if visiting.iter().any(|v| v == name) {
+            return None;
+        }
+        let (_, when) = conditions.iter().find(|(named, _)| named.name.get_ref() == name)?;
+        visiting.push(name.to_owned());
+        let mut latest: Option<(usize, String)> = None;
+        for (reference, _) in when.references() {
+            let candidate = match reference {
+                Reference::Answer { section, question } => questions
+                    .get(&(section.clone(), question.clone()))
+                    .map(|(position, _, _)| (*position, reference.to_string())),
+                Reference::Named(other) => reach_of(other, conditions, questions, visiting),
+                Reference::Organisation(_) => None,
+            };
+            if let Some(candidate) = candidate
+                && latest.as_ref().is_none_or(|(position, _)| candidate.0 > *position)
+            {
+                latest = Some(candidate);
+            }
+        }
+        visiting.pop();
+        latest
+    }
+    conditions
+        .iter()
+        .filter_map(|(named, _)| {
+            let name = named.name.get_ref();
+            reach_of(name, conditions, questions, &mut Vec::new()).map(|reach| (name.clone(), reach))
+        })
+        .collect()
+}
+
+/// Reads a scenario's organisation and answers, each answer by the kind of its question.
+fn scenario(checker: &mut Checker<'_>, questions: &QuestionIndex, raw: &RawScenario) -> Option<Scenario> {
+    let mut good = true;
+    let kind = raw.organisation.kind.get_ref();
+    if !ORGANISATION_KINDS.contains(&kind.as_str()) {
+        checker.at(
+            raw.organisation.kind.span().start,
+            format!("{kind:?} is not an organisation kind ({})", ORGANISATION_KINDS.join(", ")),
+        );
+        good = false;
+    }
+    let mut answers = Answers::new();
+    for (key, value) in &raw.answers {
+        let at = value.span().start;
+        let parts: Vec<&str> = key.split('.').collect();
+        let [section, question] = parts.as_slice() else {
+            checker.at(at, format!("answers are keyed \"section.question\", not {key:?}"));
+            good = false;
+            continue;
+        };
+        let key = ((*section).to_owned(), (*question).to_owned());
+        let Some((_, kind, options)) = questions.get(&key) else {
+            checker.at(at, format!("scenario answer: there is no question q.{section}.{question}"));
+            good = false;
+            continue;
+        };
+        match answer(*kind, options, value.get_ref()) {
+            Ok(answer) => {
+                answers.insert(key, answer);
+            }
+            Err(reason) => {
+                checker.at(at, format!("scenario answer to q.{section}.{question}: {reason}"));
+                good = false;
+            }
+        }
+    }
+    good.then(|| Scenario {
+        name: raw.name.get_ref().clone(),
+        organisation: OrganisationFacts { kind: kind.clone(), im1_supplier: raw.organisation.im1_supplier },
+        open_access: raw.open_access,
+        answers,
+        shown: raw.shown.clone(),
+        hidden: raw.hidden.clone(),
+        required: raw.required.clone(),
+        optional: raw.optional.clone(),
+        gates_failed: raw.gates_failed.clone(),
+        gates_passed: raw.gates_passed.clone(),
     })
+}
+
+fn answer(kind: QuestionKind, options: &[String], value: &toml::Value) -> Result<Answer, String> {
+    let expected = |what: &str| Err(format!("a {} question takes {what}", kind.label()));
+    match kind {
+        QuestionKind::YesNo | QuestionKind::Acknowledgement => {
+            value.as_bool().map(Answer::YesNo).map_or_else(|| expected("true or false"), Ok)
+        }
+        QuestionKind::Number => match value {
+            toml::Value::Integer(n) => Ok(Answer::Number(*n as f64)),
+            toml::Value::Float(n) => Ok(Answer::Number(*n)),
+            _ => expected("a number"),
+        },
+        QuestionKind::Date => match value.as_str().map(str::parse::<jiff::civil::Date>) {
+            Some(Ok(date)) => Ok(Answer::Date(date)),
+            _ => expected("a date written \"YYYY-MM-DD\""),
+        },
+        QuestionKind::SingleChoice => match value.as_str() {
+            Some(choice) if options.iter().any(|o| o == choice) => Ok(Answer::Text(choice.to_owned())),
+            Some(choice) => Err(format!("{choice:?} is not one of its options ({})", options.join(", "))),
+            None => expected("one of its options"),
+        },
+        QuestionKind::MultipleChoice => {
+            let Some(items) = value.as_array() else { return expected("a list of its options") };
+            let mut picked = Vec::new();
+            for item in items {
+                match item.as_str() {
+                    Some(choice) if options.iter().any(|o| o == choice) => picked.push(choice.to_owned()),
+                    _ => {
+                        let shown = item.as_str().map_or_else(|| format!("{item:?}"), |text| format!("{text:?}"));
+                        return Err(format!("{shown} is not one of its options ({})", options.join(", ")));
+                    }
+                }
+            }
+            Ok(Answer::Choices(picked))
+        }
+        QuestionKind::ShortText
+        | QuestionKind::LongText
+        | QuestionKind::Email
+        | QuestionKind::EmailList
+        | QuestionKind::Evidence => {
+            value.as_str().map(|t| Answer::Text(t.to_owned())).map_or_else(|| expected("text"), Ok)
+        }
+    }
+}
+
+/// Runs `scenario` against `flow`; each expectation that does not come true is a problem at the scenario.
+fn run_scenario(checker: &mut Checker<'_>, flow: &Flow, scenario: &Scenario, at: usize) {
+    let outcome = match evaluate(flow, &scenario.organisation, scenario.open_access, &scenario.answers) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            checker.at(at, format!("scenario {:?}: {error}", scenario.name));
+            return;
+        }
+    };
+    let known: BTreeSet<String> = flow
+        .stages
+        .iter()
+        .flat_map(|stage| {
+            std::iter::once(stage.id.clone()).chain(stage.sections.iter().flat_map(|section| {
+                std::iter::once(section.id.clone())
+                    .chain(section.questions.iter().map(move |q| format!("q.{}.{}", section.id, q.id)))
+            }))
+        })
+        .collect();
+    let mut fail = |reason: String| checker.at(at, format!("scenario {:?}: {reason}", scenario.name));
+    /// (names expected, whether they should be in the set, the set, what was wanted, what was found instead)
+    type Expectation<'a> = (&'a Vec<String>, bool, &'a BTreeSet<String>, &'a str, &'a str);
+    let expectations: [Expectation<'_>; 6] = [
+        (&scenario.shown, true, &outcome.shown, "to be shown", "it is hidden"),
+        (&scenario.hidden, false, &outcome.shown, "to be hidden", "it is shown"),
+        (&scenario.required, true, &outcome.required, "to be required", "it is not"),
+        (&scenario.optional, false, &outcome.required, "to be optional", "it is required"),
+        (&scenario.gates_failed, true, &outcome.gates_failed, "to fail its gate", "it does not"),
+        (&scenario.gates_passed, true, &outcome.gates_passed, "to pass its gate", "it does not"),
+    ];
+    for (names, present, set, wanted, found) in expectations {
+        for name in names {
+            if !known.contains(name) {
+                fail(format!("{name} is not a stage, section or question of this flow"));
+            } else if set.contains(name) != present {
+                fail(format!("expected {name} {wanted}, but {found}"));
+            }
+        }
+    }
 }
 
 /// Where the second definition of `q.section.question` is.
@@ -707,7 +975,7 @@ title = "Setup and eligibility"
 [[stages.sections]]
 id = "eligibility"
 title = "Eligibility"
-gate = true
+gate = "q.eligibility.users >= 5"
 
 [[stages.sections.questions]]
 id = "users"
@@ -737,6 +1005,21 @@ id = "reference"
 kind = "short_text"
 label = "Connection agreement reference"
 required_when = "org.im1_supplier"
+
+[[scenarios]]
+name = "An IM1 supplier with many users on the web"
+organisation = { kind = "commercial", im1_supplier = true }
+answers = { "eligibility.users" = 50, "eligibility.channels" = ["web"] }
+shown = ["legal", "q.eligibility.channels", "q.agreement.reference"]
+required = ["q.agreement.reference"]
+gates_passed = ["eligibility"]
+
+[[scenarios]]
+name = "A provider-internal team skips the legal stage"
+organisation = { kind = "provider_internal" }
+answers = { "eligibility.users" = 3, "eligibility.channels" = ["web"] }
+hidden = ["legal", "q.eligibility.channels"]
+gates_failed = ["eligibility"]
 "#;
 
     fn problems(text: &str) -> Vec<FlowProblem> {
@@ -749,7 +1032,8 @@ required_when = "org.im1_supplier"
         assert_eq!((flow.id.as_str(), flow.version, flow.target_answer_days), ("standard-api", 1, Some(10)));
         assert_eq!(flow.stages.len(), 2);
         assert!(flow.stages[1].show_when.is_some());
-        assert!(flow.stages[0].sections[0].gate);
+        assert!(flow.stages[0].sections[0].gate.is_some());
+        assert_eq!(flow.scenarios.len(), 2);
         assert_eq!(flow.stages[0].sections[0].questions[0].limits.max, Some(100_000.0));
     }
 
@@ -784,10 +1068,53 @@ required_when = "org.im1_supplier"
     }
 
     #[test]
+    fn a_scenario_that_does_not_come_true_is_a_problem_at_the_scenario() {
+        let broken =
+            GOOD.replace(r#"hidden = ["legal", "q.eligibility.channels"]"#, r#"shown = ["legal", "nonsense"]"#);
+        let found = problems(&broken);
+        let reasons: Vec<&str> = found.iter().map(|p| p.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "scenario \"A provider-internal team skips the legal stage\": expected legal to be shown, but it is hidden",
+                "scenario \"A provider-internal team skips the legal stage\": nonsense is not a stage, section or question of this flow",
+            ]
+        );
+        let line = broken.lines().nth(found[0].line - 1).unwrap();
+        assert!(line.contains("A provider-internal team"), "{line}");
+        let answer = problems(&GOOD.replace(r#""eligibility.users" = 3"#, r#""eligibility.users" = "three""#));
+        assert!(answer[0].reason.contains("q.eligibility.users: a number question takes a number"), "{answer:?}");
+        let choice = problems(&GOOD.replace(
+            r#""eligibility.channels" = ["web"] }
+hidden"#,
+            r#""eligibility.channels" = ["fax"] }
+hidden"#,
+        ));
+        assert!(choice[0].reason.contains("\"fax\" is not one of its options"), "{choice:?}");
+    }
+
+    #[test]
+    fn a_gate_may_use_its_own_section_but_a_name_may_not_smuggle_in_a_later_answer() {
+        let later_gate = problems(
+            &GOOD.replace(r#"gate = "q.eligibility.users >= 5""#, r#"gate = "answered(q.agreement.reference)""#),
+        );
+        assert!(later_gate[0].reason.contains("comes later in the flow"), "{later_gate:?}");
+        let smuggled = GOOD.replace(
+            r#"when = "org.kind != provider_internal""#,
+            r#"when = "org.kind != provider_internal and answered(q.agreement.reference)""#,
+        );
+        let smuggled = problems(&smuggled);
+        assert!(
+            smuggled[0].reason.contains("the condition external uses q.agreement.reference, which comes later"),
+            "{smuggled:?}"
+        );
+    }
+
+    #[test]
     fn syntax_unknown_keys_and_duplicates_are_problems() {
         let syntax = problems("id = \"x\"\nname = \nversion = 1\n");
         assert_eq!((syntax[0].line, syntax[0].file.as_str()), (2, "broken.toml"));
-        let unknown = problems(&GOOD.replace("gate = true", "gaet = true"));
+        let unknown = problems(&GOOD.replace("gate = ", "gaet = "));
         assert!(unknown[0].reason.contains("unknown field `gaet`"), "{unknown:?}");
         let twice = problems(&GOOD.replace("id = \"channels\"", "id = \"users\""));
         assert!(twice[0].reason.contains("q.eligibility.users is defined twice"), "{twice:?}");

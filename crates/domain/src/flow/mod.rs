@@ -3,4 +3,5 @@
 //! parts. Scenarios, versions, the catalogue and `onramp flow check` build on these (issue 11).
 
 pub mod condition;
+pub mod evaluate;
 pub mod file;
