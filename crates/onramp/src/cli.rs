@@ -46,6 +46,9 @@ enum Command {
     /// Terms and conditions versions (CA-5).
     #[command(subcommand)]
     Terms(Terms),
+    /// Assurance flow files (DOS-1).
+    #[command(subcommand)]
+    Flow(Flow),
     /// Demo mode controls.
     #[command(subcommand)]
     Demo(Demo),
@@ -104,6 +107,13 @@ enum Terms {
 }
 
 #[derive(Debug, Subcommand)]
+enum Flow {
+    /// Check flow files (or folders of them) and run their scenarios; prints every problem with its file,
+    /// line and column and fails if there is any.
+    Check { paths: Vec<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
 enum Demo {
     /// Move demo time forward; a server started with `serve --demo` fires the timers that come due.
     Advance {
@@ -115,6 +125,10 @@ enum Demo {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Checking files needs neither the configuration nor the database.
+    if let Command::Flow(Flow::Check { paths }) = &cli.command {
+        return crate::flows::check(paths);
+    }
     let listen = match &cli.command {
         Command::Serve { listen, .. } => listen.clone(),
         _ => None,
@@ -141,6 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::publish_terms(config, version, &acting_as).await
         }
         Command::Demo(Demo::Advance { days, hours }) => admin::advance_demo(config, days, hours).await,
+        Command::Flow(Flow::Check { paths }) => crate::flows::check(&paths),
         Command::Admin(Admin::CreateUser { email, name, roles, password_stdin }) => {
             admin::create_user(config, email, name, roles, password_stdin).await
         }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod flows;
 mod serve;
 
 use std::io::Write;

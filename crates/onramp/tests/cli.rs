@@ -363,3 +363,44 @@ async fn sec1_admin_create_user_refuses_bad_input_and_a_taken_address_on_one_lin
     let user = sign_in(&dir, "bo@provider.example", "a long enough passphrase").await.unwrap();
     assert_eq!(user.staff_roles, [StaffRole::LiveService], "the first account is unchanged");
 }
+
+/// DOS-1, DOS-2: the shipped flows pass `onramp flow check` with their scenarios.
+#[test]
+fn dos1_the_shipped_flows_pass_the_checker_with_their_scenarios() {
+    let dir = WorkDir::new();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../flows");
+    let stdout = run_ok(&dir, &["flow", "check", shipped]);
+    assert!(stdout.contains("Standard API onboarding (version 1)") && stdout.contains("4 scenarios hold"), "{stdout}");
+}
+
+/// DOS-1: a folder of broken flow files, one mistake each; every problem is named with file, line, column and
+/// reason, and the command fails.
+#[test]
+fn dos1_flow_check_names_every_problem_with_file_line_and_column() {
+    let dir = WorkDir::new();
+    let broken = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/broken-flows");
+    let child =
+        onramp(&dir).args(["flow", "check", broken]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let output = exit_within(child, Duration::from_secs(30));
+    assert!(!output.status.success(), "problems make the check fail");
+    let stderr = String::from_utf8_lossy(&output.stderr).replace(&format!("{broken}/"), "");
+    let expected = [
+        "01-syntax.toml:2:32: invalid basic string, expected `\"`",
+        "02-unknown-key.toml:17:1: unknown field `labell`, expected one of `id`, `kind`, `label`, `help`, `required`, \
+         `show_when`, `required_when`, `max_chars`, `min`, `max`, `options`, `allowed_types`, `max_bytes`, `max_files`",
+        "03-duplicate-id.toml:25:6: the stage id one is used twice",
+        "04-unknown-question.toml:28:14: there is no question q.a.consnt; did you mean q.a.consent?",
+        "05-unknown-condition.toml:28:14: there is no condition named is_larg; did you mean is_large?",
+        "06-later-question.toml:17:14: q.a.kind comes later in the flow: a condition may only use earlier answers",
+        "07-cycle.toml:26:8: the conditions refer to each other in a cycle: first → second → first",
+        "08-operator-misfit.toml:28:14: `<` does not fit q.a.kind, a single choice question (it takes ==, !=, in)",
+        "09-choice-value.toml:28:14: \"medium\" is not one of the options of q.a.kind (small, large)",
+        "10-impossible-limits.toml:28:7: min (10) is above max (1)",
+        "10-impossible-limits.toml:35:13: max_chars must be at least 1",
+        "11-gate-on-a-later-stage.toml:12:9: q.b.ready comes later in the flow: a condition may only use earlier answers",
+        "12-scenario.toml:25:8: scenario \"A small one\": expected q.a.kind to be hidden, but it is shown",
+        "onramp: 13 problem(s) in 12 of 12 flow file(s)",
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines, expected);
+}
