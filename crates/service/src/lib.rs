@@ -19,6 +19,7 @@ pub mod team;
 use std::sync::Arc;
 
 use onramp_domain::Clock;
+use onramp_domain::flow::FlowCatalogue;
 use onramp_domain::terms::{TermsCatalogue, TermsError};
 use onramp_store::Repository;
 
@@ -31,15 +32,20 @@ pub enum ContextError {
     Terms(#[from] TermsError),
     #[error("setting up mail: {0}")]
     Mail(#[from] onramp_mail::MailError),
+    #[error("loading the assurance flows: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Flows(Vec<onramp_domain::flow::file::FlowProblem>),
 }
 
-/// What every request and job needs: configuration, storage, the clock and the terms versions. Cheap to clone.
+/// What every request and job needs: configuration, storage, the clock, the terms versions and the flows. Cheap
+/// to clone.
 #[derive(Debug, Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
     pub store: Arc<dyn Repository>,
     pub clock: Arc<dyn Clock>,
     pub terms: Arc<TermsCatalogue>,
+    /// The assurance flows (DOS-1, DOS-2) suppliers can read before they apply.
+    pub flows: Arc<FlowCatalogue>,
     /// How mail goes out (SMTP or the `.eml` folder), from whom, and the portal links start with.
     pub mailer: Arc<mail::Mailer>,
     /// Set in demo mode only: the clock staff may move forward from the portal. It is also `clock`.
@@ -55,6 +61,7 @@ impl AppContext {
             store,
             clock,
             terms: Arc::new(TermsCatalogue::shipped()?),
+            flows: Arc::new(FlowCatalogue::shipped().map_err(ContextError::Flows)?),
             demo_clock: None,
         })
     }

@@ -7,6 +7,7 @@ mod agreements;
 mod cases;
 mod csrf;
 mod error;
+mod flows;
 mod forms;
 mod mail;
 mod organisations;
@@ -124,6 +125,8 @@ fn routes(config: &Config) -> Routes {
         .post("/organisation/members/{member}/role", team::change_role)
         .post("/organisation/members/{member}/remove", team::remove)
         .post("/organisation/leave", team::leave)
+        .get("/flows", flows::list)
+        .get("/flows/{flow}", flows::show)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
         .get("/assets/onramp.css", pages::stylesheet)

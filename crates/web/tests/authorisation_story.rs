@@ -70,6 +70,9 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("POST", "/organisation/members/{member}/remove", [303, 403, 404]),
     // Walked last but one: the viewer leaves; the other organisation's only owner may not.
     ("POST", "/organisation/leave", [303, 303, 409]),
+    // The flow preview is public: anyone may read what will be asked before applying (DOS-1).
+    ("GET", "/flows", [200, 200, 200]),
+    ("GET", "/flows/{flow}", [200, 200, 200]),
     ("GET", "/healthz", [200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200]),
     ("GET", "/assets/onramp.css", [200, 200, 200]),
@@ -153,6 +156,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{invitation}", &invitation.to_string())
                 .replace("{token}", &"0".repeat(64))
                 .replace("{id}", &mail_id.to_string())
+                .replace("{flow}", "standard-api")
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {

@@ -210,6 +210,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
         "/staff/agreements/new",
         "/staff/terms",
         "/staff/terms/7",
+        "/staff/mail",
         &draft_page,
         &case,
         "/no-such-page",
@@ -223,7 +224,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
     page.open("/").await;
     page.press("Sign out").await;
     page.heading("Sign in").await;
-    for path in ["/", "/sign-in", "/register", "/password-reset"] {
+    for path in ["/", "/sign-in", "/register", "/password-reset", "/flows", "/flows/standard-api"] {
         axe.audit(&page, path).await;
     }
     page.open("/register").await;

@@ -13,7 +13,29 @@ onramp_store::on_both_backends!(
     pages_story,
     demo_data_story,
     a_failure_shows_a_reference_that_is_in_the_log,
+    dos1_anyone_can_read_the_flows_before_applying,
 );
+
+/// DOS-1, DOS-2: the read-only preview lists the shipped flows and shows each one's stages, guidance and
+/// conditions in words; an unknown flow is not found.
+async fn dos1_anyone_can_read_the_flows_before_applying(app: TestApp) {
+    let client = common::browser();
+    let list = common::get(&app, &client, "/flows").await;
+    assert!(list.contains(r#"<a href="/flows/standard-api">Standard API onboarding</a>"#), "{list}");
+    let flow = common::get(&app, &client, "/flows/standard-api").await;
+    for text in [
+        "Stage 1: Setup and eligibility",
+        "Stage 4: Legal agreement",
+        "Only when outside the provider",
+        "Open-access APIs skip this stage.",
+        "Text, up to 2000 characters. Required.",
+        "Asked only when “Where will people use it?” includes any of web, mobile app",
+    ] {
+        assert!(flow.contains(text), "{text} is missing: {flow}");
+    }
+    let missing = client.get(format!("{}/flows/no-such-flow", app.address)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
 
 async fn probes_story(app: TestApp) {
     let health = reqwest::get(format!("{}/healthz", app.address)).await.unwrap();

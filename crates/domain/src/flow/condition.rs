@@ -125,6 +125,63 @@ pub enum Condition {
     Any(Vec<Condition>),
 }
 
+/// The condition written back in the language, with brackets wherever a group sits inside another, so a
+/// page can show what it checks.
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let group = |f: &mut fmt::Formatter<'_>, parts: &[Condition], joiner: &str| -> fmt::Result {
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    write!(f, " {joiner} ")?;
+                }
+                match part {
+                    Self::All(_) | Self::Any(_) => write!(f, "({part})")?,
+                    _ => write!(f, "{part}")?,
+                }
+            }
+            Ok(())
+        };
+        match self {
+            Self::Holds { reference, .. } => write!(f, "{reference}"),
+            Self::Compare { reference, operator, value, .. } => write!(f, "{reference} {} {value}", operator.as_str()),
+            Self::Answered { reference, .. } => write!(f, "answered({reference})"),
+            Self::Not(inner) => match inner.as_ref() {
+                Self::All(_) | Self::Any(_) => write!(f, "not ({inner})"),
+                _ => write!(f, "not {inner}"),
+            },
+            Self::All(parts) => group(f, parts, "and"),
+            Self::Any(parts) => group(f, parts, "or"),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::YesNo(true) => f.write_str("yes"),
+            Self::YesNo(false) => f.write_str("no"),
+            Self::Number(number) => write!(f, "{number}"),
+            Self::Date(date) => write!(f, "{date}"),
+            Self::Text(text)
+                if !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
+            {
+                f.write_str(text)
+            }
+            Self::Text(text) => write!(f, "{text:?}"),
+            Self::List(values) => {
+                f.write_str("[")?;
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{value}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
 /// An answer or field as evaluation sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
@@ -625,6 +682,20 @@ mod tests {
         assert!(syntax_error("q.s.d > 2026-13-01").message.contains("neither a number nor a date"));
         assert!(syntax_error("org.kind == 'open").message.contains("not closed"));
         assert!(syntax_error(&"not ".repeat(40)).message.contains("nest more than"));
+    }
+
+    #[test]
+    fn a_condition_prints_back_as_it_parses() {
+        for text in [
+            "a and (b or not c)",
+            "not (q.a.b == yes and org.kind in [commercial, non_uk])",
+            "q.a.n >= 2.5",
+            "answered(q.a.b)",
+        ] {
+            let condition = Condition::parse(text).unwrap();
+            assert_eq!(condition.to_string(), text);
+            assert_eq!(Condition::parse(&condition.to_string()).unwrap(), condition);
+        }
     }
 
     #[test]
