@@ -3,6 +3,7 @@
 //! parts; [`evaluate`] walks a flow for one organisation's answers. [`FlowCatalogue`] holds the shipped flows.
 
 pub mod condition;
+pub mod diff;
 pub mod evaluate;
 pub mod file;
 
