@@ -22,6 +22,10 @@ async fn dos1_anyone_can_read_the_flows_before_applying(app: TestApp) {
     let client = common::browser();
     let list = common::get(&app, &client, "/flows").await;
     assert!(list.contains(r#"<a href="/flows/standard-api">Standard API onboarding</a>"#), "{list}");
+    for id in ["identity-service", "messaging-service", "secure-email"] {
+        assert!(list.contains(&format!(r#"<a href="/flows/{id}">"#)), "{id} is listed: {list}");
+        assert_eq!(client.get(format!("{}/flows/{id}", app.address)).send().await.unwrap().status(), 200);
+    }
     let flow = common::get(&app, &client, "/flows/standard-api").await;
     for text in [
         "Stage 1: Setup and eligibility",

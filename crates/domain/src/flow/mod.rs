@@ -10,7 +10,12 @@ pub mod file;
 use file::{Flow, FlowProblem};
 
 /// The flows shipped in `flows/`, compiled in so the binary runs from any folder.
-const SHIPPED: &[(&str, &str)] = &[("flows/standard-api.toml", include_str!("../../../../flows/standard-api.toml"))];
+const SHIPPED: &[(&str, &str)] = &[
+    ("flows/standard-api.toml", include_str!("../../../../flows/standard-api.toml")),
+    ("flows/identity-service.toml", include_str!("../../../../flows/identity-service.toml")),
+    ("flows/messaging-service.toml", include_str!("../../../../flows/messaging-service.toml")),
+    ("flows/secure-email.toml", include_str!("../../../../flows/secure-email.toml")),
+];
 
 /// The flows Onramp offers, by id.
 #[derive(Debug, Clone)]
@@ -62,7 +67,8 @@ mod tests {
     #[test]
     fn dos2_the_shipped_flows_load_and_their_ids_are_unique() {
         let catalogue = FlowCatalogue::shipped().unwrap_or_else(|problems| panic!("{problems:#?}"));
-        assert!(catalogue.get("standard-api").is_some());
+        let ids: Vec<&str> = catalogue.iter().map(|flow| flow.id.as_str()).collect();
+        assert_eq!(ids, ["identity-service", "messaging-service", "secure-email", "standard-api"], "by name");
         let twice = FlowCatalogue::load(SHIPPED.iter().chain(SHIPPED.iter()).copied()).unwrap_err();
         assert!(twice[0].reason.contains("another flow has the id standard-api"), "{twice:?}");
     }
