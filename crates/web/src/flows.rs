@@ -209,6 +209,13 @@ fn stage_views(flow: &Flow) -> Vec<StageView> {
                         section
                             .shared
                             .then(|| "Answered once per application, whatever the number of APIs.".to_owned()),
+                        section.approval.as_ref().map(|approval| {
+                            format!(
+                                "We approve this section by recording its {}: {}.",
+                                approval.label.to_lowercase(),
+                                approval.rule()
+                            )
+                        }),
                     ]
                     .into_iter()
                     .flatten()

@@ -33,6 +33,7 @@ async fn dos1_anyone_can_read_the_flows_before_applying(app: TestApp) {
         "Only when outside the provider",
         "Open-access APIs skip this stage.",
         "Text, up to 2000 characters. Required.",
+        "We approve this section by recording its connection agreement number: CNTR followed by 7 digits.",
         "Asked only when “Where will people use it?” includes any of web, mobile app",
     ] {
         assert!(flow.contains(text), "{text} is missing: {flow}");

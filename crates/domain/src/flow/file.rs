@@ -166,7 +166,36 @@ pub struct Section {
     /// Answered once per application, whatever the number of APIs.
     pub shared: bool,
     pub show_when: Option<Condition>,
+    /// What a reviewer must record to approve the section, e.g. the CNTR number of an Active agreement.
+    pub approval: Option<ApprovalReference>,
     pub questions: Vec<Question>,
+}
+
+/// The reference an approval must record and its rule: `prefix` followed by exactly `digits` digits
+/// (DOS-4: `CNTR` and seven digits).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalReference {
+    /// What the reference is called, e.g. "Connection agreement number".
+    pub label: String,
+    pub prefix: String,
+    pub digits: u8,
+}
+
+impl ApprovalReference {
+    /// Checks a reference a reviewer typed; the error says what the rule is.
+    pub fn check(&self, reference: &str) -> Result<(), String> {
+        let reference = reference.trim();
+        let rest = reference.strip_prefix(self.prefix.as_str());
+        let fits =
+            rest.is_some_and(|rest| rest.len() == usize::from(self.digits) && rest.bytes().all(|b| b.is_ascii_digit()));
+        if fits { Ok(()) } else { Err(format!("the {} is {}", self.label.to_lowercase(), self.rule())) }
+    }
+
+    /// The rule in words: "CNTR followed by 7 digits".
+    pub fn rule(&self) -> String {
+        format!("{} followed by {} digits", self.prefix, self.digits)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +304,8 @@ struct RawSection {
     shared: bool,
     #[serde(default)]
     show_when: Option<Spanned<String>>,
+    #[serde(default)]
+    approval: Option<Spanned<ApprovalReference>>,
     #[serde(default)]
     questions: Vec<RawQuestion>,
 }
@@ -596,6 +627,16 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
                 reach: &reach,
             };
             let gate = section.gate.as_ref().and_then(|raw| checker.condition(raw, &after_section));
+            if let Some(approval) = &section.approval {
+                let rule = approval.get_ref();
+                let prefix_fits = !rule.prefix.is_empty() && rule.prefix.chars().all(|c| c.is_ascii_uppercase());
+                if !prefix_fits || !(1..=20).contains(&rule.digits) {
+                    checker.at(
+                        approval.span().start,
+                        "approval: the prefix must be capital letters (e.g. CNTR) and digits between 1 and 20".into(),
+                    );
+                }
+            }
             let mut built = Vec::new();
             for question in &section.questions {
                 let at_question = Known { questions: &questions, before: position, names: &names, reach: &reach };
@@ -621,6 +662,7 @@ pub fn load(file: &str, text: &str) -> Result<Flow, Vec<FlowProblem>> {
                 title: section.title.clone(),
                 guidance: section.guidance.clone(),
                 gate,
+                approval: section.approval.as_ref().map(|approval| approval.get_ref().clone()),
                 shared: section.shared,
                 show_when: section_show,
                 questions: built,
@@ -1108,6 +1150,32 @@ hidden"#,
             smuggled[0].reason.contains("the condition external uses q.agreement.reference, which comes later"),
             "{smuggled:?}"
         );
+    }
+
+    #[test]
+    fn dos4_an_approval_records_a_reference_that_follows_its_rule() {
+        let flow = load(
+            "good.toml",
+            &GOOD.replace(
+                "title = \"Approved connection agreement\"",
+                "title = \"Approved connection agreement\"\napproval = { label = \"Connection agreement number\", prefix = \"CNTR\", digits = 7 }",
+            ),
+        )
+        .unwrap();
+        let approval = flow.stages[1].sections[0].approval.clone().unwrap();
+        assert_eq!(approval.check(" CNTR0000123 "), Ok(()));
+        for wrong in ["CNTR000012", "CNTR00001234", "cntr0000123", "CS0000123", "CNTR000012x"] {
+            assert_eq!(
+                approval.check(wrong),
+                Err("the connection agreement number is CNTR followed by 7 digits".into()),
+                "{wrong}"
+            );
+        }
+        let bad = problems(&GOOD.replace(
+            "title = \"Approved connection agreement\"",
+            "title = \"Approved connection agreement\"\napproval = { label = \"Number\", prefix = \"cntr\", digits = 0 }",
+        ));
+        assert!(bad[0].reason.starts_with("approval: the prefix must be capital letters"), "{bad:?}");
     }
 
     #[test]
