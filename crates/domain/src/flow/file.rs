@@ -899,25 +899,21 @@ fn raw_span(raw: &RawFlow, section: &str, question: &str) -> usize {
 
 fn check_limits(checker: &mut Checker<'_>, question: &RawQuestion) -> Limits {
     let kind = *question.kind.get_ref();
-    if let Some(max_chars) = &question.max_chars
-        && *max_chars.get_ref() == 0
-    {
-        checker.at(max_chars.span().start, "max_chars must be at least 1".into());
+    // Each upper limit must leave room for something: (key, where it is, whether it is zero).
+    let zero_limits = [
+        ("max_chars", question.max_chars.as_ref().map(|v| (v.span().start, *v.get_ref() == 0))),
+        ("max_files", question.max_files.as_ref().map(|v| (v.span().start, *v.get_ref() == 0))),
+        ("max_bytes", question.max_bytes.as_ref().map(|v| (v.span().start, *v.get_ref() == 0))),
+    ];
+    for (key, limit) in zero_limits {
+        if let Some((at, true)) = limit {
+            checker.at(at, format!("{key} must be at least 1"));
+        }
     }
     if let (Some(min), Some(max)) = (&question.min, &question.max)
         && min.get_ref() > max.get_ref()
     {
         checker.at(min.span().start, format!("min ({}) is above max ({})", min.get_ref(), max.get_ref()));
-    }
-    if let Some(max_files) = &question.max_files
-        && *max_files.get_ref() == 0
-    {
-        checker.at(max_files.span().start, "max_files must be at least 1".into());
-    }
-    if let Some(max_bytes) = &question.max_bytes
-        && *max_bytes.get_ref() == 0
-    {
-        checker.at(max_bytes.span().start, "max_bytes must be at least 1".into());
     }
     let needs_options = matches!(kind, QuestionKind::SingleChoice | QuestionKind::MultipleChoice);
     if needs_options && question.options.len() < 2 {
