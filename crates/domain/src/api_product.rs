@@ -1,121 +1,67 @@
 //! The API products a connection agreement can cover (SPEC §4 "API products applicable", TC-1 special terms).
+//!
+//! A product is known by its slug. Which slugs exist, what they are called and which onboarding flows they
+//! follow is data, the provider's catalogue ([`crate::catalogue`]), so a provider adds a product without a
+//! rebuild; this type only guarantees that a slug is well formed.
 
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// One API product of the provider's catalogue. The declaration order is the catalogue order: lists of
-/// products are kept sorted in it (`Ord` follows it), and special terms appear in it in an agreement's text.
-///
-/// Serialised as its slug (`pds-fhir`), which is also what the terms files and CSV imports use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ApiProduct {
-    #[serde(rename = "pds-fhir")]
-    PdsFhir,
-    #[serde(rename = "nhs-login")]
-    NhsLogin,
-    #[serde(rename = "nhs-notify")]
-    NhsNotify,
-    #[serde(rename = "nhsmail-third-party")]
-    NhsmailThirdParty,
-    #[serde(rename = "e-referral")]
-    EReferral,
-    #[serde(rename = "gp-connect")]
-    GpConnect,
-    #[serde(rename = "im1-pairing")]
-    Im1Pairing,
-}
+/// The slug of one API product (`pds-fhir`): the stable identifier used in URLs, the catalogue file, terms files,
+/// CSV files and the database. Lower-case ASCII letters, digits and single hyphens, starting with a letter,
+/// at most [`ApiProduct::MAX_LEN`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ApiProduct(String);
 
 /// Why a product or a list of products was refused; each message says what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiProductError {
-    #[error("{given:?} is not an API product; use one of: {}", ApiProduct::allowed_slugs())]
-    Unknown { given: String },
-    #[error("list at least one API product, separated by ; or , (one of: {})", ApiProduct::allowed_slugs())]
-    Empty,
+    #[error(
+        "{given:?} is not a product slug: use lower-case letters, digits and single hyphens, starting with a letter \
+         (at most {} characters), such as pds-fhir",
+        ApiProduct::MAX_LEN
+    )]
+    Malformed { given: String },
+    #[error("{given:?} is not an API product; use one of: {allowed}")]
+    Unknown { given: String, allowed: String },
+    #[error("list at least one API product, separated by ; or , (one of: {allowed})")]
+    Empty { allowed: String },
     #[error("{0} is listed more than once")]
-    Duplicate(ApiProduct),
+    Duplicate(String),
 }
 
 impl ApiProduct {
-    /// Every product, in catalogue order.
-    pub const ALL: [Self; 7] = [
-        Self::PdsFhir,
-        Self::NhsLogin,
-        Self::NhsNotify,
-        Self::NhsmailThirdParty,
-        Self::EReferral,
-        Self::GpConnect,
-        Self::Im1Pairing,
-    ];
+    pub const MAX_LEN: usize = 64;
 
-    /// The stable identifier used in URLs, terms files, CSV files and the database.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Self::PdsFhir => "pds-fhir",
-            Self::NhsLogin => "nhs-login",
-            Self::NhsNotify => "nhs-notify",
-            Self::NhsmailThirdParty => "nhsmail-third-party",
-            Self::EReferral => "e-referral",
-            Self::GpConnect => "gp-connect",
-            Self::Im1Pairing => "im1-pairing",
-        }
+    /// Reads a slug, trimmed and in any case (`GP-Connect` is `gp-connect`).
+    pub fn parse(raw: &str) -> Result<Self, ApiProductError> {
+        let slug = raw.trim().to_ascii_lowercase();
+        let well_formed = slug.len() <= Self::MAX_LEN
+            && slug.starts_with(|c: char| c.is_ascii_lowercase())
+            && !slug.ends_with('-')
+            && !slug.contains("--")
+            && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if well_formed { Ok(Self(slug)) } else { Err(ApiProductError::Malformed { given: raw.trim().to_owned() }) }
     }
 
-    /// The display name shown to people.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PdsFhir => "Personal Demographics Service FHIR API",
-            Self::NhsLogin => "NHS login",
-            Self::NhsNotify => "NHS Notify",
-            Self::NhsmailThirdParty => "NHSmail secure email (third-party access)",
-            Self::EReferral => "e-Referral Service FHIR API",
-            Self::GpConnect => "GP Connect",
-            Self::Im1Pairing => "IM1 Pairing Integration",
-        }
-    }
-
-    /// Parses a list of slugs separated by `;` or `,` (`pds-fhir; gp-connect`). Each slug is trimmed and read
-    /// case-insensitively; empty items (a trailing separator) are ignored. The list must name at least one
-    /// product and none twice. The result is in catalogue order, whatever the order of the input.
-    pub fn parse_list(raw: &str) -> Result<Vec<Self>, ApiProductError> {
-        let mut products = Vec::new();
-        for item in raw.split([';', ',']).map(str::trim).filter(|item| !item.is_empty()) {
-            let product: Self = item.parse()?;
-            if products.contains(&product) {
-                return Err(ApiProductError::Duplicate(product));
-            }
-            products.push(product);
-        }
-        if products.is_empty() {
-            return Err(ApiProductError::Empty);
-        }
-        products.sort_unstable();
-        Ok(products)
-    }
-
-    fn allowed_slugs() -> String {
-        Self::ALL.map(Self::slug).join(", ")
+    pub fn slug(&self) -> &str {
+        &self.0
     }
 }
 
-impl FromStr for ApiProduct {
-    type Err = ApiProductError;
-
-    /// Accepts a slug, trimmed and in any case (`GP-Connect` is `gp-connect`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let given = s.trim();
-        Self::ALL
-            .into_iter()
-            .find(|product| product.slug().eq_ignore_ascii_case(given))
-            .ok_or_else(|| ApiProductError::Unknown { given: given.to_owned() })
+impl<'de> Deserialize<'de> for ApiProduct {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
+/// The slug; a page shows the catalogue's name instead ([`crate::catalogue::ProductCatalogue::name_of`]).
 impl fmt::Display for ApiProduct {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.0)
     }
 }
 
@@ -125,87 +71,33 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn slugs_and_names_follow_the_catalogue() {
-        let slugs = ApiProduct::ALL.map(ApiProduct::slug);
-        assert_eq!(
-            slugs,
-            ["pds-fhir", "nhs-login", "nhs-notify", "nhsmail-third-party", "e-referral", "gp-connect", "im1-pairing"]
-        );
-        assert_eq!(ApiProduct::NhsmailThirdParty.to_string(), "NHSmail secure email (third-party access)");
-        assert_eq!(ApiProduct::PdsFhir.name(), "Personal Demographics Service FHIR API");
-        let mut sorted = ApiProduct::ALL;
-        sorted.sort();
-        assert_eq!(sorted, ApiProduct::ALL, "Ord is the catalogue order");
+    fn a_slug_is_trimmed_and_lower_cased() {
+        assert_eq!(ApiProduct::parse("  GP-Connect\t").map(|p| p.slug().to_owned()), Ok("gp-connect".to_owned()));
+        assert_eq!(ApiProduct::parse("nhs111-online").map(|p| p.to_string()), Ok("nhs111-online".to_owned()));
     }
 
     #[test]
-    fn every_slug_parses_back_trimmed_and_in_any_case() {
-        for product in ApiProduct::ALL {
-            assert_eq!(product.slug().parse::<ApiProduct>(), Ok(product));
-            assert_eq!(format!("  {}\t", product.slug().to_uppercase()).parse::<ApiProduct>(), Ok(product));
+    fn a_malformed_slug_is_refused_with_the_rule() {
+        for bad in ["", "-pds", "pds-", "pds--fhir", "1pds", "pds fhir", "pds_fhir", "pdś", &"a".repeat(65)] {
+            let error = ApiProduct::parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("is not a product slug: use lower-case letters"), "{bad:?}: {error}");
         }
     }
 
     #[test]
-    fn an_unknown_slug_is_refused_with_the_allowed_ones() {
-        let error = "pds".parse::<ApiProduct>().err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("\"pds\" is not an API product"), "{error}");
-        assert!(
-            error.contains("pds-fhir, nhs-login, nhs-notify, nhsmail-third-party, e-referral, gp-connect, im1-pairing")
-        );
-    }
-
-    #[test]
-    fn serde_uses_the_slug() {
-        for product in ApiProduct::ALL {
-            assert_eq!(serde_json::to_string(&product).unwrap(), format!("\"{}\"", product.slug()));
-            assert_eq!(serde_json::from_str::<ApiProduct>(&format!("\"{}\"", product.slug())).unwrap(), product);
-        }
-        assert!(serde_json::from_str::<ApiProduct>("\"nhs-mail\"").is_err());
-    }
-
-    #[test]
-    fn a_list_is_split_on_semicolons_or_commas_and_sorted_in_catalogue_order() {
-        assert_eq!(
-            ApiProduct::parse_list(" im1-pairing; PDS-FHIR ,gp-connect;"),
-            Ok(vec![ApiProduct::PdsFhir, ApiProduct::GpConnect, ApiProduct::Im1Pairing])
-        );
-        assert_eq!(ApiProduct::parse_list("nhs-notify"), Ok(vec![ApiProduct::NhsNotify]));
-    }
-
-    #[test]
-    fn a_list_must_be_non_empty_without_duplicates_or_unknown_slugs() {
-        assert_eq!(ApiProduct::parse_list(""), Err(ApiProductError::Empty));
-        assert_eq!(ApiProduct::parse_list(" ; , "), Err(ApiProductError::Empty));
-        assert_eq!(
-            ApiProduct::parse_list("gp-connect;pds-fhir;GP-CONNECT"),
-            Err(ApiProductError::Duplicate(ApiProduct::GpConnect))
-        );
-        assert_eq!(ApiProduct::parse_list("gp-connect;spine"), Err(ApiProductError::Unknown { given: "spine".into() }));
-        assert_eq!(
-            ApiProductError::Duplicate(ApiProduct::GpConnect).to_string(),
-            "GP Connect is listed more than once"
-        );
+    fn serde_uses_the_slug_and_checks_it() {
+        let product = ApiProduct::parse("pds-fhir").unwrap();
+        assert_eq!(serde_json::to_string(&product).unwrap(), "\"pds-fhir\"");
+        assert_eq!(serde_json::from_str::<ApiProduct>("\"pds-fhir\"").unwrap(), product);
+        assert!(serde_json::from_str::<ApiProduct>("\"nhs mail\"").is_err());
     }
 
     proptest! {
         #[test]
-        fn any_subset_round_trips_through_parse_list(mask in 1u8..128, reverse: bool, comma: bool) {
-            let mut chosen: Vec<ApiProduct> =
-                ApiProduct::ALL.into_iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, p)| p).collect();
-            let mut written = chosen.clone();
-            if reverse {
-                written.reverse();
+        fn parse_never_panics_and_what_it_accepts_round_trips(raw in "\\PC*") {
+            if let Ok(product) = ApiProduct::parse(&raw) {
+                prop_assert_eq!(ApiProduct::parse(product.slug()), Ok(product.clone()));
             }
-            let separator = if comma { ", " } else { ";" };
-            let raw = written.iter().map(|p| p.slug()).collect::<Vec<_>>().join(separator);
-            chosen.sort();
-            prop_assert_eq!(ApiProduct::parse_list(&raw), Ok(chosen));
-        }
-
-        #[test]
-        fn parse_list_never_panics(raw in "\\PC*") {
-            let _ = ApiProduct::parse_list(&raw);
         }
     }
 }

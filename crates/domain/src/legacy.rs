@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 
+use crate::catalogue::ProductCatalogue;
 use crate::organisation::{NewOrganisation, OrganisationInput, OrganisationKind};
 use crate::user::PersonName;
 use crate::validation::single_line;
@@ -29,10 +30,13 @@ pub const COLUMNS: [&str; 11] = [
     "paper_reference",
 ];
 
-/// The API products that version 5 of the terms covered (it had special terms for these only), and so the only
-/// ones a paper agreement can list.
-pub const VERSION_5_PRODUCTS: [ApiProduct; 4] =
-    [ApiProduct::PdsFhir, ApiProduct::EReferral, ApiProduct::GpConnect, ApiProduct::Im1Pairing];
+/// The products a paper agreement may list: those of the catalogue that version 5 of the terms had special terms
+/// for (it covered no others).
+#[derive(Debug, Clone, Copy)]
+pub struct PaperProducts<'a> {
+    pub catalogue: &'a ProductCatalogue,
+    pub version_5_covers: &'a [ApiProduct],
+}
 
 /// Version 5 was published on this date; no paper agreement on it can have been signed earlier.
 pub const VERSION_5_PUBLISHED_ON: Date = jiff::civil::date(2021, 4, 1);
@@ -77,7 +81,11 @@ impl RowError {
 /// Returns every agreement, in file order, or every error found: each bad value of each row, a row with the
 /// wrong number of values, an ODS code that appeared on an earlier row, a wrong header, or a file without rows.
 /// Never panics.
-pub fn parse_legacy_csv(text: &str, today: Date) -> Result<Vec<LegacyAgreement>, Vec<RowError>> {
+pub fn parse_legacy_csv(
+    text: &str,
+    today: Date,
+    products: PaperProducts<'_>,
+) -> Result<Vec<LegacyAgreement>, Vec<RowError>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     check_header(reader.headers().ok())?;
@@ -124,7 +132,7 @@ pub fn parse_legacy_csv(text: &str, today: Date) -> Result<Vec<LegacyAgreement>,
                 first_line_of.insert(ods_code, line);
             }
         }
-        match parse_row(line, &record, today) {
+        match parse_row(line, &record, today, products) {
             Ok(agreement) if row_errors.is_empty() => agreements.push(agreement),
             Ok(_) => {}
             Err(more) => row_errors.extend(more),
@@ -161,7 +169,12 @@ fn check_header(headers: Option<&csv::StringRecord>) -> Result<(), Vec<RowError>
     Err(vec![RowError::new(1, "header", format!("{problem}; the first line must be exactly: {}", COLUMNS.join(",")))])
 }
 
-fn parse_row(line: u64, record: &csv::StringRecord, today: Date) -> Result<LegacyAgreement, Vec<RowError>> {
+fn parse_row(
+    line: u64,
+    record: &csv::StringRecord,
+    today: Date,
+    products: PaperProducts<'_>,
+) -> Result<LegacyAgreement, Vec<RowError>> {
     let value = |column: usize| record.get(column).unwrap_or_default();
     let mut errors = Vec::new();
     let im1_supplier = keep(&mut errors, line, "im1_supplier", parse_yes_no(value(6)));
@@ -172,7 +185,7 @@ fn parse_row(line: u64, record: &csv::StringRecord, today: Date) -> Result<Legac
             None
         }
     };
-    let api_products = keep(&mut errors, line, "api_products", parse_products(value(7)));
+    let api_products = keep(&mut errors, line, "api_products", parse_products(value(7), products));
     let signed_on = keep(&mut errors, line, "signed_on", parse_signed_on(value(8), today));
     let signed_by = PersonName::parse(value(9)).map(String::from).map_err(|e| e.to_string());
     let signed_by = keep(&mut errors, line, "signed_by", signed_by);
@@ -238,14 +251,17 @@ fn parse_yes_no(raw: &str) -> Result<bool, String> {
     }
 }
 
-fn parse_products(raw: &str) -> Result<Vec<ApiProduct>, String> {
-    let products = ApiProduct::parse_list(raw).map_err(|e| e.to_string())?;
-    match products.iter().find(|product| !VERSION_5_PRODUCTS.contains(product)) {
+fn parse_products(
+    raw: &str,
+    PaperProducts { catalogue, version_5_covers }: PaperProducts<'_>,
+) -> Result<Vec<ApiProduct>, String> {
+    let known: Vec<ApiProduct> = catalogue.products().iter().map(|product| product.slug.clone()).collect();
+    let products = catalogue.parse_list(raw, &known).map_err(|e| e.to_string())?;
+    match products.iter().find(|product| !version_5_covers.contains(product)) {
         Some(product) => Err(format!(
-            "version 5 did not cover {} ({}); a paper agreement can list only {}",
-            product.name(),
-            product.slug(),
-            VERSION_5_PRODUCTS.map(ApiProduct::slug).join(", ")
+            "version 5 did not cover {} ({product}); a paper agreement can list only {}",
+            catalogue.name_of(product),
+            version_5_covers.iter().map(ApiProduct::slug).collect::<Vec<_>>().join(", ")
         )),
         None => Ok(products),
     }
@@ -284,6 +300,20 @@ mod tests {
                           im1_supplier,api_products,signed_on,signed_by,paper_reference";
     const TODAY: Date = date(2026, 1, 15);
 
+    fn product(slug: &str) -> ApiProduct {
+        ApiProduct::parse(slug).unwrap()
+    }
+
+    fn version_5_covers() -> Vec<ApiProduct> {
+        ["pds-fhir", "e-referral", "gp-connect", "im1-pairing"].map(product).to_vec()
+    }
+
+    fn parse(text: &str) -> Result<Vec<LegacyAgreement>, Vec<RowError>> {
+        let flows = crate::flow::FlowCatalogue::shipped().unwrap();
+        let catalogue = ProductCatalogue::shipped(&flows).unwrap();
+        parse_legacy_csv(text, TODAY, PaperProducts { catalogue: &catalogue, version_5_covers: &version_5_covers() })
+    }
+
     fn good_row() -> &'static str {
         "8JK45,Acme Health Software Ltd,commercial,01234567,\"1 High Street\nLeeds\nLS1 1AA\",notices@acme.example,\
          yes,gp-connect;pds-fhir,2022-03-04,Jane Smith,ACME/2022/7"
@@ -299,7 +329,7 @@ mod tests {
     }
 
     fn errors_of(text: &str) -> Vec<(u64, String)> {
-        parse_legacy_csv(text, TODAY).err().unwrap_or_default().into_iter().map(|e| (e.line, e.field)).collect()
+        parse(text).err().unwrap_or_default().into_iter().map(|e| (e.line, e.field)).collect()
     }
 
     fn with(column: &str, value: &str) -> String {
@@ -327,7 +357,7 @@ mod tests {
 
     #[test]
     fn ca12_a_good_row_parses() {
-        let agreements = parse_legacy_csv(&file(&[good_row()]), TODAY).unwrap();
+        let agreements = parse(&file(&[good_row()])).unwrap();
         assert_eq!(agreements.len(), 1);
         let agreement = &agreements[0];
         assert_eq!(agreement.line, 2);
@@ -336,7 +366,7 @@ mod tests {
         assert_eq!(agreement.organisation.registered_address, "1 High Street\nLeeds\nLS1 1AA");
         assert_eq!(agreement.organisation.kind, OrganisationKind::Commercial);
         assert!(agreement.organisation.im1_supplier);
-        assert_eq!(agreement.api_products, [ApiProduct::PdsFhir, ApiProduct::GpConnect]);
+        assert_eq!(agreement.api_products, [product("pds-fhir"), product("gp-connect")]);
         assert_eq!(agreement.signed_on, date(2022, 3, 4));
         assert_eq!(agreement.signed_by, "Jane Smith");
         assert_eq!(agreement.paper_reference.as_deref(), Some("ACME/2022/7"));
@@ -345,8 +375,8 @@ mod tests {
     #[test]
     fn ca12_the_shipped_sample_parses() {
         let sample = include_str!("../../../samples/legacy-agreements.csv");
-        let agreements = parse_legacy_csv(sample, TODAY)
-            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        let agreements =
+            parse(sample).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
         let agreements = agreements.unwrap();
         assert_eq!(agreements.len(), 5);
         let kinds: Vec<OrganisationKind> = agreements.iter().map(|a| a.organisation.kind).collect();
@@ -360,14 +390,14 @@ mod tests {
     #[test]
     fn ca12_address_lines_may_be_separated_by_a_bar() {
         let text = file(&[&with("registered_address", "Unit 4 | Riverside Court|Leeds | LS10 1AB")]);
-        let agreements = parse_legacy_csv(&text, TODAY).unwrap();
+        let agreements = parse(&text).unwrap();
         assert_eq!(agreements[0].organisation.registered_address, "Unit 4\nRiverside Court\nLeeds\nLS10 1AB");
     }
 
     #[test]
     fn ca12_yes_no_true_false_in_any_case() {
         for (raw, expected) in [("yes", true), ("No", false), ("TRUE", true), (" false ", false)] {
-            let agreements = parse_legacy_csv(&file(&[&with("im1_supplier", raw)]), TODAY).unwrap();
+            let agreements = parse(&file(&[&with("im1_supplier", raw)])).unwrap();
             assert_eq!(agreements[0].organisation.im1_supplier, expected, "{raw}");
         }
     }
@@ -375,7 +405,7 @@ mod tests {
     #[test]
     fn ca12_an_empty_paper_reference_is_none_and_crlf_and_a_bom_are_accepted() {
         let text = format!("\u{feff}{}", file(&[&with("paper_reference", "  ")]).replace('\n', "\r\n"));
-        let agreements = parse_legacy_csv(&text, TODAY).unwrap();
+        let agreements = parse(&text).unwrap();
         assert_eq!(agreements[0].paper_reference, None);
         assert_eq!(agreements[0].organisation.registered_address, "1 High Street\nLeeds\nLS1 1AA");
     }
@@ -405,7 +435,7 @@ mod tests {
         ];
         for (column, value, expected) in cases {
             let text = file(&[&good_row().replace("8JK45", "8JK99"), &with(column, value)]);
-            let errors = parse_legacy_csv(&text, TODAY).err().unwrap_or_default();
+            let errors = parse(&text).err().unwrap_or_default();
             let summary: Vec<String> = errors.iter().map(ToString::to_string).collect();
             assert_eq!(errors.len(), 1, "{column}={value:?}: {summary:?}");
             assert_eq!((errors[0].line, errors[0].field.as_str()), (5, column), "{summary:?}");
@@ -418,7 +448,7 @@ mod tests {
         let row = good_row().replace("commercial,01234567", "public_healthcare,01234567");
         assert_eq!(errors_of(&file(&[&row])), [(2, "company_number".to_owned())]);
         let row = good_row().replace("commercial,01234567", "public_healthcare,");
-        assert!(parse_legacy_csv(&file(&[&row]), TODAY).is_ok());
+        assert!(parse(&file(&[&row])).is_ok());
     }
 
     #[test]
@@ -438,7 +468,7 @@ mod tests {
                 (11, "ods_code".to_owned()),
             ]
         );
-        let all = parse_legacy_csv(&text, TODAY).err().unwrap_or_default();
+        let all = parse(&text).err().unwrap_or_default();
         assert_eq!(all[0].to_string(), "line 5: signed_on: 2030-01-01 is in the future (today is 2026-01-15)");
         assert!(all[4].message.contains("already appears on line 2"), "{}", all[4]);
     }
@@ -446,7 +476,7 @@ mod tests {
     #[test]
     fn ca12_the_same_ods_code_twice_is_an_error_on_the_second_line() {
         let second = good_row().replace("8JK45", "8jk45").replace("Acme Health", "Other");
-        let errors = parse_legacy_csv(&file(&[good_row(), &second]), TODAY).err().unwrap_or_default();
+        let errors = parse(&file(&[good_row(), &second])).err().unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].to_string(),
@@ -458,7 +488,7 @@ mod tests {
     #[test]
     fn ca12_a_row_with_the_wrong_number_of_values_is_one_error() {
         let text = file(&[good_row(), "8JK46,Acme, Health Ltd,commercial"]);
-        let errors = parse_legacy_csv(&text, TODAY).err().unwrap_or_default();
+        let errors = parse(&text).err().unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].field.as_str()), (5, "row"));
         assert!(errors[0].message.contains("must have 11 values") && errors[0].message.contains("has 4"));
@@ -476,19 +506,19 @@ mod tests {
             (file(&[good_row()]).replace("signed_on,signed_by", "signed_by,signed_on"), "wrong order"),
         ];
         for (text, problem) in cases {
-            let errors = parse_legacy_csv(&text, TODAY).err().unwrap_or_default();
+            let errors = parse(&text).err().unwrap_or_default();
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!((errors[0].line, errors[0].field.as_str()), (1, "header"));
             assert!(errors[0].message.contains(problem), "{}", errors[0]);
             assert!(errors[0].message.contains(&expected), "{}", errors[0]);
         }
         let upper = file(&[good_row()]).replacen("ods_code", " ODS_Code ", 1);
-        assert!(parse_legacy_csv(&upper, TODAY).is_ok(), "header names are trimmed and read in any case");
+        assert!(parse(&upper).is_ok(), "header names are trimmed and read in any case");
     }
 
     #[test]
     fn ca12_a_file_with_only_the_header_holds_no_agreements() {
-        let errors = parse_legacy_csv(&file(&[]), TODAY).err().unwrap_or_default();
+        let errors = parse(&file(&[])).err().unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].to_string(), format!("line 1: file: {}", errors[0].message));
         assert!(errors[0].message.contains("no agreements"));
@@ -557,7 +587,7 @@ mod tests {
         let agreement = (
             any::<bool>(),
             0usize..4,
-            prop::sample::subsequence(VERSION_5_PRODUCTS.to_vec(), 1..=4),
+            prop::sample::subsequence(version_5_covers(), 1..=4),
             0i64..1750,
             "[A-Z][a-z]{1,15} [A-Z][a-z']{1,20}",
             prop::option::of("[A-Z0-9][A-Z0-9/ -]{0,30}[A-Z0-9]"),
@@ -587,12 +617,12 @@ mod tests {
     proptest! {
         #[test]
         fn ca12_arbitrary_text_never_panics(text in any::<String>()) {
-            let _ = parse_legacy_csv(&text, TODAY);
+            let _ = parse(&text);
         }
 
         #[test]
         fn ca12_arbitrary_rows_under_a_good_header_never_panic(body in "[a-z0-9,;|\"\n\r -]{0,300}") {
-            let _ = parse_legacy_csv(&format!("{HEADER}\n{body}"), TODAY);
+            let _ = parse(&format!("{HEADER}\n{body}"));
         }
 
         #[test]
@@ -604,7 +634,7 @@ mod tests {
                 text.push_str(&write_row(&values));
                 text.push('\n');
             }
-            let parsed = parse_legacy_csv(&text, TODAY);
+            let parsed = parse(&text);
             prop_assert!(parsed.is_ok(), "{:?}\n{}", parsed, text);
             let parsed = parsed.unwrap_or_default();
             prop_assert_eq!(parsed.len(), rows.len());

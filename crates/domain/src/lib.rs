@@ -8,6 +8,7 @@ pub mod api_product;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod catalogue;
 pub mod clock;
 pub mod flow;
 pub mod identifiers;

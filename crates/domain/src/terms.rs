@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ApiProduct;
+use crate::catalogue::ProductCatalogue;
 
 /// How a version was accepted: version 5 was signed on paper; from version 6 agreements are accepted in the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -127,13 +128,14 @@ impl TermsVersion {
     }
 
     /// The special terms for `product` in this version, if it has any.
-    pub fn special_terms(&self, product: ApiProduct) -> Option<&SpecialTerms> {
-        self.special.iter().find(|special| special.product == product)
+    pub fn special_terms(&self, product: &ApiProduct) -> Option<&SpecialTerms> {
+        self.special.iter().find(|special| &special.product == product)
     }
 
     /// The canonical plain text that a connecting party accepts for an agreement on this version covering
     /// `products` (TC-3): a title line with the version and publication date, the standard terms, one appendix of
-    /// special terms per product (in catalogue order, whatever the order or repetition of `products`), then
+    /// special terms per product (in the order of this version's file, whatever the order or repetition of
+    /// `products`), then
     /// Appendix 1A. A product for which this version has no special terms adds nothing: it is covered by the
     /// standard terms alone (the agreement record, not this text, lists the products).
     ///
@@ -146,10 +148,8 @@ impl TermsVersion {
             &format!("{}, version {}, published on {}", self.title.trim(), self.version, self.published_on),
         );
         push_part(&mut out, "Standard terms", &self.standard);
-        for product in ApiProduct::ALL.into_iter().filter(|product| products.contains(product)) {
-            if let Some(special) = self.special_terms(product) {
-                push_part(&mut out, &special.heading, &special.clauses);
-            }
+        for special in self.special.iter().filter(|special| products.contains(&special.product)) {
+            push_part(&mut out, &special.heading, &special.clauses);
         }
         push_part(&mut out, &self.appendix_1a.heading, &self.appendix_1a.clauses);
         let mut text = normalise_text(&out);
@@ -204,18 +204,18 @@ impl TermsVersion {
         }
         let mut products = Vec::new();
         for (index, special) in self.special.iter().enumerate() {
-            let product = special.product;
+            let product = &special.product;
             if products.contains(&product) {
                 return Err(Violation::at(
                     Locus::Special(index),
-                    format!("the special terms for {} ({}) appear more than once", product.name(), product.slug()),
+                    format!("the special terms for {product} appear more than once"),
                 ));
             }
             products.push(product);
-            if !special.heading.contains(product.name()) {
+            if special.heading.is_empty() {
                 return Err(Violation::at(
                     Locus::Special(index),
-                    format!("the heading of the special terms for {} must name the product", product.slug()),
+                    format!("the special terms for {product} must have a heading"),
                 ));
             }
             if special.clauses.is_empty() {
@@ -462,6 +462,25 @@ impl TermsCatalogue {
     pub fn latest(&self) -> Option<&TermsVersion> {
         self.versions.values().next_back()
     }
+
+    /// Every product with special terms in some version must be one the catalogue knows (offered or not), so
+    /// a misspelt slug in a terms file stops start-up instead of silently adding nothing to an agreement.
+    pub fn check_products(&self, catalogue: &ProductCatalogue) -> Result<(), TermsError> {
+        for version in self.versions() {
+            if let Some(special) = version.special.iter().find(|special| catalogue.get(&special.product).is_none()) {
+                return Err(TermsError::Rule {
+                    file: format!("terms version {}", version.version),
+                    line: None,
+                    clause: None,
+                    rule: format!(
+                        "it has special terms for {}, which is not a product of the catalogue",
+                        special.product
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What happened to one clause between two versions (TC-2).
@@ -497,13 +516,15 @@ pub enum Change {
 pub const STANDARD_TERMS: &str = "Standard terms";
 
 /// The clause-by-clause difference from `from` to `to` (TC-2). Clauses are matched by number within each part:
-/// the standard terms, each product's special terms (products in catalogue order; special terms that exist in
+/// the standard terms, each product's special terms (in the order of `to`, then those only `from` has; special terms that exist in
 /// only one version count as wholly added or removed), and Appendix 1A. Within a part the clauses follow the order
 /// of `to`, and clauses that `to` no longer has come last, in the order of `from`.
 pub fn diff(from: &TermsVersion, to: &TermsVersion) -> Vec<ClauseChange> {
     let mut changes = Vec::new();
     diff_part(&mut changes, STANDARD_TERMS, &from.standard, &to.standard);
-    for product in ApiProduct::ALL {
+    let products = to.special.iter().chain(&from.special).map(|special| &special.product);
+    let mut seen = HashSet::new();
+    for product in products.filter(|product| seen.insert(*product)) {
         let (before, after) = (from.special_terms(product), to.special_terms(product));
         let Some(part) = after.or(before).map(|special| special.heading.as_str()) else {
             continue;
@@ -550,6 +571,10 @@ fn diff_part(changes: &mut Vec<ClauseChange>, part: &str, before: &[Clause], aft
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn product(slug: &str) -> ApiProduct {
+        ApiProduct::parse(slug).unwrap()
+    }
 
     fn catalogue() -> TermsCatalogue {
         TermsCatalogue::shipped().unwrap()
@@ -610,10 +635,10 @@ text = "Behave."
         let v5 = catalogue.get(5).unwrap();
         assert_eq!(v5.medium, Medium::Paper);
         assert_eq!(v5.published_on, jiff::civil::date(2021, 4, 1));
-        let v5_products: Vec<ApiProduct> = v5.special.iter().map(|s| s.product).collect();
+        let v5_products: Vec<ApiProduct> = v5.special.iter().map(|s| s.product.clone()).collect();
         assert_eq!(
             v5_products,
-            [ApiProduct::PdsFhir, ApiProduct::EReferral, ApiProduct::GpConnect, ApiProduct::Im1Pairing]
+            [product("pds-fhir"), product("e-referral"), product("gp-connect"), product("im1-pairing")]
         );
         assert_eq!(catalogue.get(6).map(|v| v.medium), Some(Medium::Digital));
         assert_eq!(catalogue.get(7).map(|v| v.published_on), Some(jiff::civil::date(2026, 12, 1)));
@@ -637,7 +662,7 @@ text = "Behave."
     fn tc3_agreement_text_holds_the_chosen_products_special_terms_and_appendix_1a() {
         let catalogue = catalogue();
         let v6 = catalogue.get(6).unwrap();
-        let text = v6.agreement_text(&[ApiProduct::GpConnect, ApiProduct::PdsFhir]);
+        let text = v6.agreement_text(&[product("gp-connect"), product("pds-fhir")]);
         assert!(text.starts_with("Connection Agreement, version 6, published on 2025-08-01\n\nStandard terms\n\n"));
         assert!(text.contains("\n1. Definitions and interpretation\n\nIn this Agreement:"));
         assert!(text.contains("\nSpecial Terms: GP Connect\n\nGPC.1 Assured capabilities\n"));
@@ -662,11 +687,11 @@ text = "Behave."
     fn tc3_agreement_text_is_deterministic_and_skips_products_without_special_terms() {
         let catalogue = catalogue();
         let v5 = catalogue.get(5).unwrap();
-        let one = v5.agreement_text(&[ApiProduct::PdsFhir]);
-        let same = v5.agreement_text(&[ApiProduct::NhsLogin, ApiProduct::PdsFhir, ApiProduct::PdsFhir]);
+        let one = v5.agreement_text(&[product("pds-fhir")]);
+        let same = v5.agreement_text(&[product("nhs-login"), product("pds-fhir"), product("pds-fhir")]);
         assert_eq!(one, same, "v5 has no NHS login terms; order and repetition do not matter");
         assert_eq!(sha256_hex(&one), sha256_hex(&same));
-        let other = v5.agreement_text(&[ApiProduct::GpConnect]);
+        let other = v5.agreement_text(&[product("gp-connect")]);
         assert_ne!(sha256_hex(&one), sha256_hex(&other));
     }
 
@@ -751,7 +776,7 @@ text = "Behave."
         let version = TermsVersion::parse("terms/v9.toml", MINIMAL).unwrap();
         assert_eq!(version.version, 9);
         assert_eq!(version.standard[0].text, "Words mean things.");
-        assert_eq!(version.special_terms(ApiProduct::NhsLogin).map(|s| s.clauses.len()), Some(1));
+        assert_eq!(version.special_terms(&product("nhs-login")).map(|s| s.clauses.len()), Some(1));
     }
 
     #[test]
@@ -782,11 +807,25 @@ text = "Behave."
     }
 
     #[test]
-    fn an_unknown_product_slug_is_refused() {
-        let text = MINIMAL.replace("product = \"nhs-login\"", "product = \"nhs-logon\"");
+    fn a_malformed_product_slug_is_refused() {
+        let text = MINIMAL.replace("product = \"nhs-login\"", "product = \"nhs logon\"");
         let error = TermsVersion::parse("terms/v9.toml", &text).unwrap_err();
         assert_eq!(error.line(), Some(20), "{error}");
-        assert!(error.to_string().contains("nhs-logon"), "{error}");
+        assert!(error.to_string().contains("\"nhs logon\" is not a product slug"), "{error}");
+    }
+
+    #[test]
+    fn special_terms_for_a_product_the_catalogue_does_not_know_are_refused() {
+        let flows = crate::flow::FlowCatalogue::shipped().unwrap();
+        let products = ProductCatalogue::shipped(&flows).unwrap();
+        assert_eq!(catalogue().check_products(&products), Ok(()));
+        let text = MINIMAL.replace("product = \"nhs-login\"", "product = \"nhs-logon\"");
+        let version = TermsVersion::parse("terms/v9.toml", &text).unwrap();
+        let error = TermsCatalogue::from_versions(vec![version]).unwrap().check_products(&products).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "terms version 9: it has special terms for nhs-logon, which is not a product of the catalogue"
+        );
     }
 
     #[test]
@@ -811,7 +850,7 @@ text = "Behave."
             (MINIMAL.replace("heading = \"Term\"", "heading = \"  \""), "must have a heading"),
             (MINIMAL.replace("text = \"It lasts.\"", "text = \"\"\"\n\n\"\"\""), "must have a text"),
             (MINIMAL.replace("number = \"NHSL.1\"", "number = \"1A.1\""), "unique"),
-            (MINIMAL.replace("Special Terms: NHS login", "Special Terms"), "must name the product"),
+            (MINIMAL.replace("heading = \"Special Terms: NHS login\"", "heading = \" \""), "must have a heading"),
             (
                 MINIMAL.replace(
                     "[appendix_1a]",

@@ -144,9 +144,17 @@ struct Scenario {
     steps: Vec<Step>,
 }
 
+/// The shipped catalogue's products: the machine treats them as opaque slugs.
+fn products_of_the_catalogue() -> Vec<ApiProduct> {
+    ["pds-fhir", "nhs-login", "nhs-notify", "nhsmail-third-party", "e-referral", "gp-connect", "im1-pairing"]
+        .into_iter()
+        .filter_map(|slug| ApiProduct::parse(slug).ok())
+        .collect()
+}
+
 /// API products for a new contract; now and then none, which is refused.
 fn products() -> impl Strategy<Value = Vec<ApiProduct>> {
-    prop_oneof![1 => Just(Vec::new()), 9 => proptest::sample::subsequence(ApiProduct::ALL.to_vec(), 1..=3)]
+    prop_oneof![1 => Just(Vec::new()), 9 => proptest::sample::subsequence(products_of_the_catalogue(), 1..=3)]
 }
 
 fn target() -> impl Strategy<Value = Target> {
@@ -194,7 +202,7 @@ fn step() -> impl Strategy<Value = Step> {
 fn paper() -> impl Strategy<Value = Option<Paper>> {
     proptest::option::weighted(
         0.6,
-        (proptest::sample::subsequence(ApiProduct::ALL.to_vec(), 1..=3), 0_i64..2000)
+        (proptest::sample::subsequence(products_of_the_catalogue(), 1..=3), 0_i64..2000)
             .prop_map(|(products, signed_days_ago)| Paper { products, signed_days_ago }),
     )
 }
@@ -1156,7 +1164,7 @@ fn the_scenarios_reach_every_transition() {
         start_offset_minutes: 0,
         papers: vec![None; ORGANISATIONS],
         steps: vec![
-            Step::Create { org: 0, products: vec![ApiProduct::ALL[0]], legacy: false },
+            Step::Create { org: 0, products: products_of_the_catalogue()[..1].to_vec(), legacy: false },
             Step::Issue { org: 0, target: Target::Draft },
             Step::Accept { org: 0, target: Target::Draft, who: Who::OnboardingContact, stale: false },
             Step::Publish { bump: 1, orgs: 0b001 },

@@ -17,7 +17,7 @@ use onramp_service::{AppContext, audit, legacy};
 async fn context(config: Config) -> anyhow::Result<AppContext> {
     let store = crate::cli::open_store(&config).await?;
     store.migrate().await.context("migrating the database")?;
-    AppContext::new(config, store, Arc::new(SystemClock)).context("loading the shipped terms versions")
+    AppContext::new(config, store, Arc::new(SystemClock)).await.context("loading the API catalogue, flows and terms")
 }
 
 fn say(line: impl std::fmt::Display) {

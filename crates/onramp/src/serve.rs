@@ -12,10 +12,10 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     store.migrate().await.context("migrating the database")?;
     let demo_clock = demo_mode.then(|| Arc::new(DemoClock::new()));
     let context = match &demo_clock {
-        Some(demo) => AppContext::in_demo_mode(config, Arc::clone(&store), demo.clone()),
-        None => AppContext::new(config, Arc::clone(&store), Arc::new(SystemClock)),
+        Some(demo) => AppContext::in_demo_mode(config, Arc::clone(&store), demo.clone()).await,
+        None => AppContext::new(config, Arc::clone(&store), Arc::new(SystemClock)).await,
     }
-    .context("loading the shipped terms versions")?;
+    .context("loading the API catalogue, flows and terms")?;
 
     let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
 

@@ -272,7 +272,7 @@ async fn sign_in(dir: &WorkDir, email: &str, password: &str) -> Result<onramp_do
     let store = onramp_store::connect(&url, &onramp_store::ConnectOptions::default()).await.unwrap();
     let config = onramp_service::Config { database_url: url, ..onramp_service::Config::default() };
     let clock = std::sync::Arc::new(onramp_service::clock::SystemClock);
-    let context = onramp_service::AppContext::new(config, store.clone(), clock).unwrap();
+    let context = onramp_service::AppContext::new(config, store.clone(), clock).await.unwrap();
     let result = onramp_service::accounts::sign_in(&context, email, password).await;
     store.close().await;
     result.map(|session| session.user).map_err(|e| e.to_string())

@@ -41,6 +41,21 @@ pub struct Config {
     /// with it. Unset, it is `http://` and the `listen` address, which only suits a machine of one's own.
     pub public_url: Option<String>,
     pub mail: MailSettings,
+    pub catalogue: CatalogueSettings,
+}
+
+/// Where the provider's API catalogue, assurance flows and terms versions are read from at start-up (SPEC §4,
+/// DOS-1, TC-1). Each one unset uses what ships with Onramp (`products.toml`, `flows/`, `terms/`, compiled in),
+/// so a provider adds a product, a flow or a terms version by editing files, without a rebuild.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSettings {
+    /// The product catalogue file.
+    pub products: Option<PathBuf>,
+    /// A folder of flow files (`*.toml`).
+    pub flows: Option<PathBuf>,
+    /// A folder of terms files (`v<N>.toml`).
+    pub terms: Option<PathBuf>,
 }
 
 /// How e-mail leaves Onramp (NOT-1). With no `smtp` section every message is written as an `.eml` file in
@@ -184,6 +199,7 @@ impl Default for Config {
             secure_cookies: false,
             public_url: None,
             mail: MailSettings { from_address: None, from_name: None, folder: None, smtp: None },
+            catalogue: CatalogueSettings::default(),
             sign_in: SignInSettings { attempts_per_address: 20, refill_seconds: 3 },
             agreements: AgreementSettings {
                 acceptance_days: 90,

@@ -253,6 +253,13 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
                 .ok_or_else(|| DemoError::Invalid(format!("no demo organisation {ods}")))
         }
     };
+    // The demo uses the shipped catalogue's products; with a catalogue of its own it says which one is missing.
+    let product = |slug: &str| {
+        ApiProduct::parse(slug)
+            .ok()
+            .filter(|product| context.products.get(product).is_some_and(|p| p.offered))
+            .ok_or_else(|| DemoError::Invalid(format!("the demo needs the product {slug} in the API catalogue")))
+    };
     let team = user("agreements@onramp.example").await?;
     let (acme, beacon, northfield, riverside, helvetia) = (
         organisation("8JK45").await?,
@@ -263,12 +270,12 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
     );
 
     // 120 days ago: Acme accepts its first contract; Helvetia is issued one it will never accept.
-    let first = lifecycle::create(&history, &team, acme.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await?;
+    let first = lifecycle::create(&history, &team, acme.id, vec![product("pds-fhir")?], Origin::NewContract).await?;
     lifecycle::issue(&history, &team, first.id).await?;
     let shown = lifecycle::terms_shown(&history, &first)?;
     lifecycle::accept(&history, &user("owner@acme-health.example").await?, first.id, shown).await?;
     let unanswered =
-        lifecycle::create(&history, &team, helvetia.id, vec![ApiProduct::NhsLogin], Origin::NewContract).await?;
+        lifecycle::create(&history, &team, helvetia.id, vec![product("nhs-login")?], Origin::NewContract).await?;
     lifecycle::issue(&history, &team, unanswered.id).await?;
 
     // 100 days ago: Acme adds NHS login; its first contract expires.
@@ -277,7 +284,7 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
         &history,
         &team,
         acme.id,
-        vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin],
+        vec![product("pds-fhir")?, product("nhs-login")?],
         Origin::NewContract,
     )
     .await?;
@@ -289,21 +296,21 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
     // gets its version-6 successor.
     past.set(now);
     let waiting =
-        lifecycle::create(&history, &team, beacon.id, vec![ApiProduct::GpConnect], Origin::NewContract).await?;
+        lifecycle::create(&history, &team, beacon.id, vec![product("gp-connect")?], Origin::NewContract).await?;
     lifecycle::issue(&history, &team, waiting.id).await?;
-    lifecycle::create(&history, &team, riverside.id, vec![ApiProduct::EReferral], Origin::NewContract).await?;
+    lifecycle::create(&history, &team, riverside.id, vec![product("e-referral")?], Origin::NewContract).await?;
     let signed_on = jiff::civil::date(2022, 3, 14);
     lifecycle::import_paper(
         &history,
         northfield.id,
-        vec![ApiProduct::EReferral],
+        vec![product("e-referral")?],
         signed_on,
         "Nadia North".into(),
         "demo",
     )
     .await?;
     let successor =
-        lifecycle::create(&history, &team, northfield.id, vec![ApiProduct::EReferral], Origin::LegacyUplift).await?;
+        lifecycle::create(&history, &team, northfield.id, vec![product("e-referral")?], Origin::LegacyUplift).await?;
     lifecycle::issue(&history, &team, successor.id).await?;
 
     // Helvetia's 90 days ran out 30 days ago: its timer fires now, as the worker would have.

@@ -1,7 +1,11 @@
 //! CA-12: importing paper version-5 agreements from CSV (format: docs/LEGACY_IMPORT.md).
 
+use onramp_domain::ApiProduct;
 use onramp_domain::agreement::AgreementState;
-use onramp_domain::legacy::{RowError, parse_legacy_csv};
+use onramp_domain::legacy::{PaperProducts, RowError, parse_legacy_csv};
+
+/// The terms version paper agreements were signed on.
+const PAPER_VERSION: u32 = 5;
 
 use crate::AppContext;
 use crate::lifecycle::{self, LifecycleServiceError};
@@ -23,7 +27,14 @@ pub enum ImportError {
 pub async fn import_legacy_agreements(context: &AppContext, csv: &str) -> Result<usize, ImportError> {
     let now = context.clock.now();
     let today = onramp_domain::calendar::date_of(now);
-    let rows = parse_legacy_csv(csv, today).map_err(ImportError::Rows)?;
+    // A paper agreement can list only what version 5 covered: the products it had special terms for.
+    let version_5_covers: Vec<ApiProduct> = context
+        .terms
+        .get(PAPER_VERSION)
+        .map(|v5| v5.special.iter().map(|special| special.product.clone()).collect())
+        .unwrap_or_default();
+    let products = PaperProducts { catalogue: &context.products, version_5_covers: &version_5_covers };
+    let rows = parse_legacy_csv(csv, today, products).map_err(ImportError::Rows)?;
     let mut problems = Vec::new();
     for row in &rows {
         if let Some(existing) = context.store.organisation_by_ods_code(&row.organisation.ods_code).await?

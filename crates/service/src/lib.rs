@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod cases;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -19,6 +20,7 @@ pub mod team;
 use std::sync::Arc;
 
 use onramp_domain::Clock;
+use onramp_domain::catalogue::ProductCatalogue;
 use onramp_domain::flow::FlowCatalogue;
 use onramp_domain::terms::{TermsCatalogue, TermsError};
 use onramp_store::Repository;
@@ -32,8 +34,19 @@ pub enum ContextError {
     Terms(#[from] TermsError),
     #[error("setting up mail: {0}")]
     Mail(#[from] onramp_mail::MailError),
-    #[error("loading the assurance flows: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("loading the assurance flows: {}", catalogue::first_problem(.0))]
     Flows(Vec<onramp_domain::flow::file::FlowProblem>),
+    #[error("loading the product catalogue: {}", catalogue::first_problem(.0))]
+    Products(Vec<onramp_domain::flow::file::FlowProblem>),
+    #[error("setting `{setting}`: {problem}")]
+    Setting { setting: &'static str, problem: String },
+    #[error(
+        "{file}: flow {flow} changed since version {version} was stored; give the changed flow `version = {next}` \
+         (applications started on version {version} keep it)"
+    )]
+    FlowVersionChanged { file: String, flow: String, version: u32, next: u32 },
+    #[error("recording the catalogue: {0}")]
+    Store(#[from] onramp_store::StoreError),
 }
 
 /// What every request and job needs: configuration, storage, the clock, the terms versions and the flows. Cheap
@@ -44,8 +57,10 @@ pub struct AppContext {
     pub store: Arc<dyn Repository>,
     pub clock: Arc<dyn Clock>,
     pub terms: Arc<TermsCatalogue>,
-    /// The assurance flows (DOS-1, DOS-2) suppliers can read before they apply.
+    /// The assurance flows (DOS-1, DOS-2) suppliers can read before they apply: the versions loaded now.
     pub flows: Arc<FlowCatalogue>,
+    /// The API products (SPEC §4): those offered, then those that left the catalogue file.
+    pub products: Arc<ProductCatalogue>,
     /// How mail goes out (SMTP or the `.eml` folder), from whom, and the portal links start with.
     pub mailer: Arc<mail::Mailer>,
     /// Set in demo mode only: the clock staff may move forward from the portal. It is also `clock`.
@@ -53,26 +68,31 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    /// A context with the shipped terms versions.
-    pub fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, ContextError> {
+    /// A context with the products, flows and terms that `config.catalogue` names (or the shipped ones), checked
+    /// and then recorded in the store (see [`catalogue`]); the store must be migrated.
+    pub async fn new(config: Config, store: Arc<dyn Repository>, clock: Arc<dyn Clock>) -> Result<Self, ContextError> {
+        let mailer = Arc::new(mail::Mailer::from_config(&config)?);
+        let content = catalogue::read(&config.catalogue)?;
+        let products = catalogue::record(&content, store.as_ref(), clock.now()).await?;
         Ok(Self {
-            mailer: Arc::new(mail::Mailer::from_config(&config)?),
+            mailer,
             config: Arc::new(config),
             store,
             clock,
-            terms: Arc::new(TermsCatalogue::shipped()?),
-            flows: Arc::new(FlowCatalogue::shipped().map_err(ContextError::Flows)?),
+            terms: Arc::new(content.terms),
+            flows: Arc::new(content.flows),
+            products: Arc::new(products),
             demo_clock: None,
         })
     }
 
     /// A demo-mode context: time is `demo_clock`, which agreement-team staff may move forward.
-    pub fn in_demo_mode(
+    pub async fn in_demo_mode(
         config: Config,
         store: Arc<dyn Repository>,
         demo_clock: Arc<clock::DemoClock>,
     ) -> Result<Self, ContextError> {
-        let mut context = Self::new(config, store, demo_clock.clone())?;
+        let mut context = Self::new(config, store, demo_clock.clone()).await?;
         context.demo_clock = Some(demo_clock);
         Ok(context)
     }

@@ -32,6 +32,8 @@ pub enum LifecycleServiceError {
     UnknownTerms(u32),
     #[error("terms version {version} is older than the current version {current}")]
     OlderThanCurrent { version: u32, current: u32 },
+    #[error("{0} is not offered in the API catalogue; choose one of the offered products")]
+    NotOffered(String),
     #[error("the uplift was interrupted after {done} organisations")]
     Interrupted { done: usize },
     #[error(transparent)]
@@ -303,6 +305,14 @@ pub async fn create(
     let now = context.clock.now();
     let terms_version = current_terms_version(context).await?;
     check_terms(context, terms_version)?;
+    // A renewal on new terms keeps the products the agreement had, even one the catalogue no longer offers.
+    if origin == Origin::NewContract
+        && let Some(product) = products.iter().find(|p| !context.products.get(p).is_some_and(|p| p.offered))
+    {
+        return Err(LifecycleServiceError::NotOffered(context.products.name_of(product)));
+    }
+    let mut products = products;
+    context.products.sort(&mut products);
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
     let new = allocate(work.as_mut(), now, products, terms_version).await?;

@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{DAY, World};
-use onramp_domain::ApiProduct;
+use common::{DAY, World, product};
 use onramp_domain::agreement::{Actor, AgreementState, Origin};
 use onramp_service::jobs::{AgreementTimer, BackgroundJob};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
@@ -33,7 +32,7 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
     let mut organisations = Vec::with_capacity(DEADLINES);
     for i in 0..DEADLINES {
         let organisation = world.organisation(&format!("Supplier {i:04}"), &format!("R{i:04}")).await;
-        let created = world.new_contract(&organisation, vec![ApiProduct::PdsFhir]).await;
+        let created = world.new_contract(&organisation, vec![product("pds-fhir")]).await;
         lifecycle::issue(&world.context, &world.staff, created.id).await.unwrap();
         organisations.push(organisation);
     }
@@ -43,7 +42,7 @@ async fn ca10_two_workers_racing_over_1000_deadlines_fire_each_exactly_once(worl
     // A second instance: its own connection pool on the same database, the same clock.
     let second_store =
         onramp_store::connect(world.database.url(), &world.context.config.connect_options()).await.unwrap();
-    let second = AppContext::new((*world.context.config).clone(), second_store, world.clock.clone()).unwrap();
+    let second = AppContext::new((*world.context.config).clone(), second_store, world.clock.clone()).await.unwrap();
     world.jump(DAY * 91);
     let now = world.now();
     let (first_report, second_report) = tokio::join!(jobs::run_due(&world.context, now), jobs::run_due(&second, now));
@@ -150,7 +149,7 @@ async fn ca_numbers_are_gapless_and_unique_under_concurrent_creation(world: Worl
     for organisation in organisations {
         let (context, staff) = (world.context.clone(), world.staff.clone());
         creations.spawn(async move {
-            lifecycle::create(&context, &staff, organisation.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await
+            lifecycle::create(&context, &staff, organisation.id, vec![product("pds-fhir")], Origin::NewContract).await
         });
     }
     let mut numbers = Vec::new();

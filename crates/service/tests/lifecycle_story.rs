@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::{DAY, World, rule};
+use common::{DAY, World, product, rule};
 use jiff::SignedDuration;
+use onramp_domain::TeamRole;
 use onramp_domain::agreement::{
     AUTO_ACCEPTED_BY, Actor, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer, SignatureType, Substate,
 };
 use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::notification::Notification;
-use onramp_domain::{ApiProduct, TeamRole};
 use onramp_service::{audit, cases, legacy};
 use onramp_service::{jobs, lifecycle};
 use onramp_store::AcceptedTerms;
@@ -42,7 +42,7 @@ onramp_store::on_both_backends!(
 
 async fn ca01_states_move_only_by_the_rules_and_every_change_is_audited(world: World) {
     let organisation = world.organisation("Acme Health", "X26").await;
-    let created = world.new_contract(&organisation, vec![ApiProduct::PdsFhir]).await;
+    let created = world.new_contract(&organisation, vec![product("pds-fhir")]).await;
     assert_eq!((created.state, created.substate), (AgreementState::Draft, Some(Substate::AwaitingReview)));
     assert_eq!(created.number.to_string(), "CNTR0000001");
     assert_eq!(created.name, "X26 - Acme Health");
@@ -84,7 +84,7 @@ async fn ca03_acceptance_activates_resolves_the_case_and_expires_the_previous_ag
     let (organisation, contact, first) = world.active_contract("Acme Health", "X26").await;
     let viewer = world.member(&organisation, "Vic Viewer", TeamRole::Viewer, false).await;
     world.jump(DAY * 3);
-    let second = world.new_contract(&organisation, vec![ApiProduct::PdsFhir, ApiProduct::NhsLogin]).await;
+    let second = world.new_contract(&organisation, vec![product("pds-fhir"), product("nhs-login")]).await;
     lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
 
     let refused = world.accept(&viewer, &second).await.unwrap_err();
@@ -145,7 +145,7 @@ async fn ca05_publishing_terms_uplifts_every_active_agreement_after_a_preview(wo
     let _pending = world.issued_contract("Cedar Care", "C03").await;
     let paper = world.organisation("Paper Health", "P04").await;
     let signed_on = "2022-01-10".parse().unwrap();
-    lifecycle::import_paper(&world.context, paper.id, vec![ApiProduct::PdsFhir], signed_on, "Pat Paper".into(), "test")
+    lifecycle::import_paper(&world.context, paper.id, vec![product("pds-fhir")], signed_on, "Pat Paper".into(), "test")
         .await
         .unwrap();
 
@@ -281,7 +281,7 @@ async fn ca09_original_version_and_superseded_contract_form_the_chain(world: Wor
 
 async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: World) {
     let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
-    let second = world.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
+    let second = world.new_contract(&organisation, vec![product("nhs-login")]).await;
     let second = lifecycle::issue(&world.context, &world.staff, second.id).await.unwrap();
     assert_eq!(second.terms_version, 6);
     world.jump(DAY * 10);
@@ -341,7 +341,7 @@ async fn ca10_overlap_two_terms_changes_in_a_row(mut world: World) {
 
 async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
     let (organisation, contact, _) = world.active_contract("Acme Health", "X26").await;
-    let draft = world.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
+    let draft = world.new_contract(&organisation, vec![product("nhs-login")]).await;
     lifecycle::issue(&world.context, &world.staff, draft.id).await.unwrap();
     let end_date = onramp_domain::calendar::date_of(world.now() + DAY * 5);
     lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
@@ -351,7 +351,7 @@ async fn ca10_overlap_termination_while_a_draft_is_pending(world: World) {
         &world.context,
         &world.staff,
         organisation.id,
-        vec![ApiProduct::NhsLogin],
+        vec![product("nhs-login")],
         Origin::NewContract,
     )
     .await
@@ -367,7 +367,7 @@ async fn ca10_overlap_new_contract_while_an_auto_accept_draft_is_pending(world: 
     world.publish(7).await;
     let auto =
         world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending()).unwrap();
-    let replacement = world.new_contract(&organisation, vec![ApiProduct::PdsFhir, ApiProduct::GpConnect]).await;
+    let replacement = world.new_contract(&organisation, vec![product("pds-fhir"), product("gp-connect")]).await;
     let replaced = world.agreement(&auto).await;
     assert_eq!(replaced.state, AgreementState::Cancelled);
     assert_eq!(replaced.closing_reason, Some(format!("Replaced by {}", replacement.number)));

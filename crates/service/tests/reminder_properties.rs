@@ -36,13 +36,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{DAY, World};
+use common::{DAY, World, product};
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::{Agreement, AgreementState, Origin, Substate};
 use onramp_domain::calendar::add_days;
 use onramp_domain::case::CaseState;
 use onramp_domain::notification::Notification;
-use onramp_domain::{ApiProduct, Organisation, User};
+use onramp_domain::{Organisation, User};
 use onramp_service::cases::{self, CaseError};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
 use onramp_store::testing::{POSTGRES_URL_VARIABLE, TestDatabase};
@@ -208,7 +208,7 @@ async fn act(world: &World, subject: &Subject, event: Event) -> bool {
     let outcome = match event {
         Event::Accept => world.accept(&subject.contact, &subject.agreement).await.map(drop),
         Event::Cancel => {
-            let products = vec![ApiProduct::NhsLogin];
+            let products = vec![product("nhs-login")];
             lifecycle::create(context, &world.staff, subject.organisation.id, products, Origin::NewContract)
                 .await
                 .map(drop)

@@ -15,6 +15,8 @@ mod agreements;
 mod audit;
 #[path = "shared/cases.rs"]
 mod cases;
+#[path = "shared/catalogue.rs"]
+mod catalogue;
 #[path = "shared/database.rs"]
 mod database;
 #[path = "shared/demo_clock.rs"]

@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
 use onramp_domain::audit::AuditRecord;
 use onramp_domain::case::Case;
+use onramp_domain::catalogue::Product;
 use onramp_domain::team::Invitation;
 use onramp_domain::{
     AgreementNumber, CaseNumber, EmailAddress, Membership, NewOrganisation, NewUser, OdsCode, Organisation,
@@ -16,6 +17,7 @@ use onramp_domain::{
 use uuid::Uuid;
 
 use crate::types::{ClaimedJob, FailedJob, LoginFailures, NewNotification, PendingJob, Publication, SignedIn};
+use crate::types::{FlowSource, FlowVersionClash, StoredFlowVersion};
 use crate::{Backend, StoreError, UnitOfWork};
 
 /// Everything Onramp keeps, behind one interface so services never know which database they run on.
@@ -31,6 +33,7 @@ pub trait Repository:
     + Audit
     + Outbox
     + DemoClock
+    + Catalogue
     + Send
     + Sync
     + std::fmt::Debug
@@ -289,4 +292,27 @@ pub trait DemoClock: Send + Sync {
     async fn demo_offset(&self) -> Result<SignedDuration, StoreError>;
     /// Moves demo time forward by `by` and returns the new offset.
     async fn advance_demo_clock(&self, by: SignedDuration) -> Result<SignedDuration, StoreError>;
+}
+
+/// What the provider offers and asks (SPEC §4, DOS-1): the API products of its catalogue and every version of
+/// its assurance flows, stored when they are loaded so what was once known stays known.
+#[async_trait]
+pub trait Catalogue: Send + Sync {
+    /// Stores the catalogue file's products, in its order, as offered; every stored product the file no longer
+    /// lists stays, no longer offered. Returns every stored product: offered ones in the file's order, then the
+    /// others by name. One transaction.
+    async fn record_products(&self, products: &[Product], now: Timestamp) -> Result<Vec<Product>, StoreError>;
+
+    /// Records the loaded flows. A flow whose id and version are stored with other text is a clash: then
+    /// nothing is recorded and the clashes are returned (a changed flow must be given a new version).
+    async fn record_flow_versions(
+        &self,
+        flows: &[FlowSource],
+        now: Timestamp,
+    ) -> Result<Vec<FlowVersionClash>, StoreError>;
+
+    /// Every stored version of a flow, newest first.
+    async fn flow_versions(&self, flow_id: &str) -> Result<Vec<StoredFlowVersion>, StoreError>;
+
+    async fn flow_version(&self, flow_id: &str, version: u32) -> Result<Option<StoredFlowVersion>, StoreError>;
 }

@@ -185,3 +185,37 @@ pub struct JobRecord {
     pub failed_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
+
+/// A flow file as it was loaded: the flow's id and version, and the exact text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSource {
+    pub flow_id: String,
+    pub version: u32,
+    /// SHA-256 of `source`, in lower-case hex.
+    pub sha256: String,
+    /// Where it was read from (`flows/standard-api.toml`).
+    pub file: String,
+    pub source: String,
+}
+
+/// A stored version of a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFlowVersion {
+    pub flow_id: String,
+    pub version: u32,
+    pub sha256: String,
+    pub file: String,
+    pub source: String,
+    /// When this version was first loaded.
+    pub loaded_at: Timestamp,
+}
+
+/// A loaded flow whose id and version were stored before with other text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowVersionClash {
+    pub flow_id: String,
+    pub version: u32,
+    pub file: String,
+    /// When the stored text of that version was loaded.
+    pub stored_at: Timestamp,
+}

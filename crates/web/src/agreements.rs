@@ -10,6 +10,7 @@ use onramp_domain::agreement::{
     Action, Agreement, AgreementState, LedgerEntry, SignatureType, Substate, TermsText, long_date, long_time,
 };
 use onramp_domain::case::Case;
+use onramp_domain::catalogue::ProductCatalogue;
 use onramp_domain::{AgreementNumber, ApiProduct, FieldErrors, OrganisationId, StaffRole, User};
 use onramp_service::lifecycle::{self, LifecycleServiceError};
 use onramp_service::{AppContext, cases};
@@ -66,7 +67,7 @@ struct Filters {
 const MAX_DAYS_LEFT: i64 = 366;
 
 impl Filters {
-    fn parse(query: &ListQuery) -> Result<Self, FieldErrors> {
+    fn parse(query: &ListQuery, products: &ProductCatalogue) -> Result<Self, FieldErrors> {
         fn pick<T: Copy>(
             errors: &mut FieldErrors,
             field: &'static str,
@@ -107,7 +108,16 @@ impl Filters {
                     }
                 },
             },
-            product: pick(&mut errors, "product", &query.product, &ApiProduct::ALL, ApiProduct::slug, "API product"),
+            product: match query.product.trim() {
+                "" => None,
+                raw => {
+                    let known = products.products().iter().find(|product| product.slug.slug() == raw);
+                    if known.is_none() {
+                        errors.add("product", "Choose an API product from the list");
+                    }
+                    known.map(|product| product.slug.clone())
+                }
+            },
             days_left: match query.days_left.trim() {
                 "" => None,
                 raw => match raw.parse::<i64>() {
@@ -139,7 +149,7 @@ impl Filters {
             && self.substate.is_none_or(|substate| agreement.substate == Some(substate))
             && self.signature.is_none_or(|signature| agreement.signature_type == signature)
             && self.organisation.is_none_or(|id| agreement.organisation_id == id)
-            && self.product.is_none_or(|product| agreement.api_products.contains(&product))
+            && self.product.as_ref().is_none_or(|product| agreement.api_products.contains(product))
             && self.days_left.is_none_or(|days| agreement.days_left(now).is_some_and(|left| left <= days))
     }
 }
@@ -168,14 +178,14 @@ pub struct Row {
 }
 
 impl Row {
-    fn of(agreement: &Agreement, now: jiff::Timestamp) -> Self {
+    fn of(agreement: &Agreement, now: jiff::Timestamp, products: &ProductCatalogue) -> Self {
         let date = |d: Option<jiff::civil::Date>| d.map(long_date).unwrap_or_default();
         Self {
             number: agreement.number.to_string(),
             name: agreement.name.clone(),
             registration_number: agreement.registration_number.clone(),
             account: agreement.account.clone(),
-            products: agreement.api_products.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+            products: products.names(&agreement.api_products),
             case: agreement.case_number.map(|c| c.to_string()).unwrap_or_default(),
             state: agreement.state.label(),
             substate: agreement.substate.map_or("", |s| s.label()),
@@ -220,13 +230,22 @@ fn options<T: Copy>(
 type FilterSelect = (&'static str, &'static str, Vec<(String, String)>);
 
 /// The select boxes of the staff filters.
-fn filter_selects(organisations: Vec<(String, String)>) -> Vec<FilterSelect> {
+fn filter_selects(organisations: Vec<(String, String)>, products: &ProductCatalogue) -> Vec<FilterSelect> {
+    let products = products
+        .products()
+        .iter()
+        .map(|product| {
+            let label =
+                if product.offered { product.name.clone() } else { format!("{} (no longer offered)", product.name) };
+            (product.slug.to_string(), label)
+        })
+        .collect();
     vec![
         ("state", "State", options(AgreementState::ALL, AgreementState::as_str, AgreementState::label)),
         ("substate", "Substate", options(Substate::ALL, Substate::as_str, Substate::label)),
         ("signature", "Signature type", options(SignatureType::ALL, SignatureType::as_str, SignatureType::label)),
         ("organisation", "Organisation", organisations),
-        ("product", "API product", options(&ApiProduct::ALL, ApiProduct::slug, ApiProduct::name)),
+        ("product", "API product", products),
     ]
 }
 
@@ -250,7 +269,7 @@ pub async fn list(
     let staff = user.is_staff();
     let now = context.clock.now();
     // A connecting party's list has no filters: only "Clear all" and sorting.
-    let (filters, errors) = match staff.then(|| Filters::parse(&query)) {
+    let (filters, errors) = match staff.then(|| Filters::parse(&query, &context.products)) {
         Some(Ok(filters)) => (filters, FieldErrors::new()),
         Some(Err(errors)) => (Filters::default(), errors),
         None => (Filters::default(), FieldErrors::new()),
@@ -290,7 +309,12 @@ pub async fn list(
     let total = agreements.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = query.page.as_deref().and_then(|p| p.trim().parse::<usize>().ok()).unwrap_or(1).clamp(1, pages);
-    let rows = agreements.iter().skip((page - 1) * PAGE_SIZE).take(PAGE_SIZE).map(|a| Row::of(a, now)).collect();
+    let rows = agreements
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|a| Row::of(a, now, &context.products))
+        .collect();
     let mut keys = vec![("number", "Number"), ("created", "Created"), ("state", "State"), ("start_date", "Start Date")];
     if staff {
         keys.push(("days_left", "Days left"));
@@ -302,7 +326,7 @@ pub async fn list(
         let mut organisations: Vec<(String, String)> =
             context.store.organisations().await?.into_iter().map(|o| (o.id.0.to_string(), o.details.name)).collect();
         organisations.sort_by(|a, b| a.1.cmp(&b.1));
-        filter_selects(organisations)
+        filter_selects(organisations, &context.products)
     } else {
         Vec::new()
     };
@@ -404,7 +428,7 @@ async fn render_agreement(
     let page = AgreementPage {
         visitor,
         agreement,
-        row: Row::of(agreement, now),
+        row: Row::of(agreement, now, &context.products),
         next: agreement.what_happens_next(now),
         ledger,
         case,

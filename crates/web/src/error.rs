@@ -103,6 +103,7 @@ impl From<LifecycleServiceError> for WebError {
             LifecycleServiceError::NotFound(_) => Self::NotFound,
             LifecycleServiceError::Unverified(_) => Self::Unverified,
             LifecycleServiceError::OlderThanCurrent { .. } => Self::Conflict(capitalised(&format!("{error}."))),
+            LifecycleServiceError::NotOffered(_) => Self::Conflict(capitalised(&format!("{error}."))),
             LifecycleServiceError::Store(error) => error.into(),
             LifecycleServiceError::UnknownTerms(_) | LifecycleServiceError::Interrupted { .. } => {
                 Self::Internal(Box::new(error))

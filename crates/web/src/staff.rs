@@ -39,7 +39,7 @@ struct NewAgreementPage<'a> {
     visitor: &'a Visitor,
     form: FormView,
     organisations: Vec<(String, String)>,
-    products: Vec<(&'static str, &'static str, bool)>,
+    products: Vec<(String, String, bool)>,
 }
 
 async fn new_agreement_page(
@@ -56,7 +56,11 @@ async fn new_agreement_page(
         .map(|o| (o.id.0.to_string(), format!("{} ({})", o.details.name, o.details.ods_code)))
         .collect();
     organisations.sort_by(|a, b| a.1.cmp(&b.1));
-    let products = ApiProduct::ALL.iter().map(|p| (p.slug(), p.name(), chosen.contains(p))).collect();
+    let products = context
+        .products
+        .offered()
+        .map(|product| (product.slug.to_string(), product.name.clone(), chosen.contains(&product.slug)))
+        .collect();
     Ok(NewAgreementPage { visitor, form, organisations, products }.render()?)
 }
 
@@ -78,10 +82,11 @@ pub async fn create_agreement(
     let mut errors = FieldErrors::new();
     let mut products = Vec::new();
     for (_, slug) in fields.iter().filter(|(name, _)| name == "product") {
-        match slug.parse::<ApiProduct>() {
-            Ok(product) if !products.contains(&product) => products.push(product),
-            Ok(_) => {}
-            Err(_) => errors.add("product", "Choose API products from the list"),
+        let offered = ApiProduct::parse(slug).ok().filter(|p| context.products.get(p).is_some_and(|p| p.offered));
+        match offered {
+            Some(product) if !products.contains(&product) => products.push(product),
+            Some(_) => {}
+            None => errors.add("product", "Choose API products from the list"),
         }
     }
     if let (Err(rule), true) = (require_api_products(&products), errors.is_empty()) {

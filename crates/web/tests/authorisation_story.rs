@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{TestApp, browser, csrf_token};
+use common::{TestApp, browser, csrf_token, product};
 use onramp_domain::agreement::Origin;
-use onramp_domain::{ApiProduct, EmailAddress, Membership, NewUser, PersonName, StaffRole, TeamRole};
+use onramp_domain::{EmailAddress, Membership, NewUser, PersonName, StaffRole, TeamRole};
 use onramp_service::lifecycle;
 
 onramp_store::on_both_backends!(
@@ -123,7 +123,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
         .await
         .unwrap()
         .unwrap();
-    let agreement = lifecycle::create(&app.context, &staff, owner.id, vec![ApiProduct::PdsFhir], Origin::NewContract)
+    let agreement = lifecycle::create(&app.context, &staff, owner.id, vec![product("pds-fhir")], Origin::NewContract)
         .await
         .unwrap();
     let agreement = lifecycle::issue(&app.context, &staff, agreement.id).await.unwrap();

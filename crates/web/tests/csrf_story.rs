@@ -9,9 +9,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{TestApp, account, csrf_token, organisation};
+use common::{TestApp, account, csrf_token, organisation, product};
 use onramp_domain::agreement::Origin;
-use onramp_domain::{ApiProduct, Membership, StaffRole, TeamRole};
+use onramp_domain::{Membership, StaffRole, TeamRole};
 use onramp_service::lifecycle;
 use reqwest::cookie::Jar;
 
@@ -72,7 +72,7 @@ async fn sec2_every_form_refuses_a_missing_token_a_foreign_origin_and_a_cross_si
     let membership = Membership { organisation_id: acme.id, role: TeamRole::Owner, onboarding_contact: true };
     account(&app, "olu@acme.example", "Olu Owner", vec![], Some(membership)).await;
     let draft =
-        lifecycle::create(&app.context, &staff, acme.id, vec![ApiProduct::PdsFhir], Origin::NewContract).await.unwrap();
+        lifecycle::create(&app.context, &staff, acme.id, vec![product("pds-fhir")], Origin::NewContract).await.unwrap();
     let agreement = lifecycle::issue(&app.context, &staff, draft.id).await.unwrap();
     let case = agreement.case_number.unwrap().to_string();
     let organisation_id = acme.id.0.to_string();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{TestApp, account, get, organisation, post, sign_in};
+use common::{TestApp, account, get, organisation, post, product, sign_in};
 use jiff::SignedDuration;
 use onramp_domain::agreement::{Agreement, AgreementState, Origin, SignatureType, Substate};
 use onramp_domain::{ApiProduct, Membership, Organisation, StaffRole, TeamRole, User};
@@ -50,13 +50,13 @@ async fn ca13_staff_filter_the_list_by_every_criterion(app: TestApp) {
     let (staff, _) = agreement_team(&app).await;
     let (alpha, beta, gamma) =
         (organisation(&app, "ALP01").await, organisation(&app, "BET01").await, organisation(&app, "GAM01").await);
-    let a = issued(&app, &staff, &alpha, ApiProduct::PdsFhir).await;
+    let a = issued(&app, &staff, &alpha, product("pds-fhir")).await;
     app.clock.advance(SignedDuration::from_hours(24 * 60));
     // The jump puts the agreements 30 days apart in the list; it also makes the first one's 30-day reminder due.
     // No worker runs here: the story is about filtering the list, so that reminder is left waiting on purpose.
     app.expect_unsettled_jobs();
-    let b = issued(&app, &staff, &beta, ApiProduct::NhsLogin).await;
-    let c = lifecycle::create(&app.context, &staff, gamma.id, vec![ApiProduct::GpConnect], Origin::NewContract)
+    let b = issued(&app, &staff, &beta, product("nhs-login")).await;
+    let c = lifecycle::create(&app.context, &staff, gamma.id, vec![product("gp-connect")], Origin::NewContract)
         .await
         .unwrap();
     let (a, b, c) = (a.number.to_string(), b.number.to_string(), c.number.to_string());
@@ -91,7 +91,7 @@ async fn ca13_staff_filter_the_list_by_every_criterion(app: TestApp) {
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert_error_summary(&page, "Days left must be a whole number from 0 to 366");
-    assert_error_summary(&page, "Choose a API product from the list");
+    assert_error_summary(&page, "Choose an API product from the list");
     assert!(page.contains(r#"value="soon""#), "what was typed is kept");
 
     // A connecting party's list has no staff filters and ignores them.
@@ -160,7 +160,7 @@ async fn ca5_terms_are_published_only_after_a_preview_and_a_confirmation(app: Te
     let (staff, client) = agreement_team(&app).await;
     let acme = organisation(&app, "ACM01").await;
     let contact = contact_of(&app, &acme, "olu@acme.example", TeamRole::Owner).await;
-    let agreement = issued(&app, &staff, &acme, ApiProduct::PdsFhir).await;
+    let agreement = issued(&app, &staff, &acme, product("pds-fhir")).await;
     lifecycle::accept(&app.context, &contact, agreement.id, lifecycle::terms_shown(&app.context, &agreement).unwrap())
         .await
         .unwrap();
@@ -192,7 +192,7 @@ async fn case1_replies_internal_notes_and_the_watch_list(app: TestApp) {
     let (staff, client) = agreement_team(&app).await;
     let acme = organisation(&app, "ACM01").await;
     let contact = contact_of(&app, &acme, "olu@acme.example", TeamRole::Owner).await;
-    let agreement = issued(&app, &staff, &acme, ApiProduct::PdsFhir).await;
+    let agreement = issued(&app, &staff, &acme, product("pds-fhir")).await;
     let case = agreement.case_number.unwrap().to_string();
     let party = sign_in(&app, contact.email.as_str()).await;
 
@@ -252,7 +252,7 @@ async fn case1_replies_internal_notes_and_the_watch_list(app: TestApp) {
 async fn demo_clock_moves_time_and_fires_what_falls_due(app: TestApp) {
     let (staff, client) = agreement_team(&app).await;
     let acme = organisation(&app, "ACM01").await;
-    let agreement = issued(&app, &staff, &acme, ApiProduct::PdsFhir).await;
+    let agreement = issued(&app, &staff, &acme, product("pds-fhir")).await;
 
     let page = get(&app, &client, "/staff/demo-clock").await;
     assert!(page.contains("0 days 0 hours ahead of real time"), "{page}");

@@ -17,10 +17,18 @@ const SHIPPED: &[(&str, &str)] = &[
     ("flows/secure-email.toml", include_str!("../../../../flows/secure-email.toml")),
 ];
 
-/// The flows Onramp offers, by id.
+/// The flows Onramp offers, by id, each with the file it was read from.
 #[derive(Debug, Clone)]
 pub struct FlowCatalogue {
     flows: Vec<Flow>,
+    files: Vec<FlowFile>,
+}
+
+/// The file a flow was read from, kept so the exact text can be stored as that flow version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowFile {
+    pub file: String,
+    pub text: String,
 }
 
 impl FlowCatalogue {
@@ -32,6 +40,7 @@ impl FlowCatalogue {
     /// Flows from (file name, text) pairs. Two flows with the same id are a problem.
     pub fn load<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, Vec<FlowProblem>> {
         let mut flows: Vec<Flow> = Vec::new();
+        let mut sources = Vec::new();
         let mut problems = Vec::new();
         for (name, text) in files {
             match file::load(name, text) {
@@ -41,15 +50,23 @@ impl FlowCatalogue {
                     column: 1,
                     reason: format!("another flow has the id {} already", flow.id),
                 }),
-                Ok(flow) => flows.push(flow),
+                Ok(flow) => {
+                    flows.push(flow);
+                    sources.push(FlowFile { file: name.to_owned(), text: text.to_owned() });
+                }
                 Err(found) => problems.extend(found),
             }
         }
-        if problems.is_empty() { Ok(Self { flows }) } else { Err(problems) }
+        if problems.is_empty() { Ok(Self { flows, files: sources }) } else { Err(problems) }
     }
 
     pub fn get(&self, id: &str) -> Option<&Flow> {
         self.flows.iter().find(|flow| flow.id == id)
+    }
+
+    /// Each flow with the file it was read from, in the order they were loaded.
+    pub fn with_files(&self) -> impl Iterator<Item = (&Flow, &FlowFile)> {
+        self.flows.iter().zip(&self.files)
     }
 
     /// The flows by name.

@@ -47,7 +47,7 @@ impl World {
     pub async fn new(database: TestDatabase) -> Self {
         let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
         let config = test_config(&database);
-        let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+        let context = AppContext::new(config, database.store(), clock.clone()).await.unwrap();
         let staff = context
             .store
             .create_user(
@@ -70,7 +70,7 @@ impl World {
         let clock = Arc::new(ManualClock::new("2026-11-21T10:00:00Z".parse().unwrap()));
         let mut config = test_config(&database);
         edit(&mut config);
-        let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+        let context = AppContext::new(config, database.store(), clock.clone()).await.unwrap();
         let staff = context
             .store
             .create_user(
@@ -164,7 +164,7 @@ impl World {
             &self.context,
             &self.staff,
             organisation.id,
-            vec![ApiProduct::PdsFhir],
+            vec![product("pds-fhir")],
             Origin::NewContract,
         )
         .await
@@ -187,7 +187,7 @@ impl World {
         ods: &str,
     ) -> (Organisation, User, Agreement) {
         let (organisation, contact, _) = self.active_contract(name, ods).await;
-        let draft = self.new_contract(&organisation, vec![ApiProduct::NhsLogin]).await;
+        let draft = self.new_contract(&organisation, vec![product("nhs-login")]).await;
         let issued = lifecycle::issue(&self.context, &self.staff, draft.id).await.unwrap();
         (organisation, contact, issued)
     }
@@ -242,4 +242,9 @@ pub fn test_config(database: &TestDatabase) -> Config {
     config.mail.folder = Some(database.files_dir().join("mail"));
     config.public_url = Some("https://onramp.test".into());
     config
+}
+
+/// A product of the shipped catalogue, by slug.
+pub fn product(slug: &str) -> onramp_domain::ApiProduct {
+    onramp_domain::ApiProduct::parse(slug).unwrap()
 }

@@ -47,7 +47,7 @@ pub async fn spawn_configured_app(database: TestDatabase, configure: impl FnOnce
     let mut config = test_config(&database);
     configure(&mut config);
     let clock = Arc::new(ManualClock::new("2026-11-21T09:30:00Z".parse().unwrap()));
-    let context = AppContext::new(config, database.store(), clock.clone()).unwrap();
+    let context = AppContext::new(config, database.store(), clock.clone()).await.unwrap();
     serve(database, context, clock).await
 }
 
@@ -56,7 +56,7 @@ pub async fn spawn_configured_app(database: TestDatabase, configure: impl FnOnce
 pub async fn spawn_demo_app(database: TestDatabase) -> TestApp {
     let config = test_config(&database);
     let demo_clock = Arc::new(onramp_service::clock::DemoClock::new());
-    let context = AppContext::in_demo_mode(config, database.store(), demo_clock).unwrap();
+    let context = AppContext::in_demo_mode(config, database.store(), demo_clock).await.unwrap();
     let clock = Arc::new(ManualClock::new(onramp_domain::Clock::now(context.clock.as_ref())));
     serve(database, context, clock).await
 }
@@ -189,7 +189,7 @@ pub async fn lapsed_then_issued(
 ) -> (onramp_domain::agreement::Agreement, onramp_domain::agreement::Agreement) {
     use onramp_domain::agreement::Origin;
     use onramp_service::lifecycle;
-    let products = || vec![onramp_domain::ApiProduct::PdsFhir];
+    let products = || vec![product("pds-fhir")];
     let lapsed = lifecycle::create(&app.context, team, organisation, products(), Origin::NewContract).await.unwrap();
     lifecycle::issue(&app.context, team, lapsed.id).await.unwrap();
     app.clock.advance(jiff::SignedDuration::from_hours(24 * 91));
@@ -220,4 +220,9 @@ pub async fn verification_path(app: &TestApp, email: &str) -> String {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no verification mail to {email}"))
+}
+
+/// A product of the shipped catalogue, by slug.
+pub fn product(slug: &str) -> onramp_domain::ApiProduct {
+    onramp_domain::ApiProduct::parse(slug).unwrap()
 }
