@@ -155,6 +155,17 @@ impl fmt::Display for Condition {
     }
 }
 
+/// Whether a text written without quotes is read back as that same text: a word (not a number or date, so
+/// starting with a letter or `_`, without `.`) that is no keyword and no yes/no value.
+fn reads_back_bare(text: &str) -> bool {
+    const KEYWORDS: [&str; 11] =
+        ["yes", "true", "no", "false", "and", "or", "not", "in", "any_of", "all_of", "none_of"];
+    text.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        && !KEYWORDS.contains(&text)
+        && text != "answered"
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -162,12 +173,10 @@ impl fmt::Display for Value {
             Self::YesNo(false) => f.write_str("no"),
             Self::Number(number) => write!(f, "{number}"),
             Self::Date(date) => write!(f, "{date}"),
-            Self::Text(text)
-                if !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
-            {
-                f.write_str(text)
-            }
-            Self::Text(text) => write!(f, "{text:?}"),
+            Self::Text(text) if reads_back_bare(text) => f.write_str(text),
+            // Quoted text has no escapes: it runs to the next quote of the kind it opened with.
+            Self::Text(text) if text.contains('"') => write!(f, "'{text}'"),
+            Self::Text(text) => write!(f, "\"{text}\""),
             Self::List(values) => {
                 f.write_str("[")?;
                 for (i, value) in values.iter().enumerate() {

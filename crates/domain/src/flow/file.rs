@@ -712,12 +712,18 @@ type QuestionIndex = BTreeMap<(String, String), (usize, QuestionKind, Vec<String
 /// For each named condition, the latest question it uses, directly or through other names (cycles are
 /// reported elsewhere and cut here).
 fn reaches(conditions: &[(&RawNamed, Condition)], questions: &QuestionIndex) -> BTreeMap<String, (usize, String)> {
+    /// Each condition's reach is worked out once (`known`), so conditions that share the ones they use cost
+    /// no more than the references they hold. In a cycle (reported on its own) the walk stops at the repeat.
     fn reach_of(
         name: &str,
         conditions: &[(&RawNamed, Condition)],
         questions: &QuestionIndex,
         visiting: &mut Vec<String>,
+        known: &mut BTreeMap<String, Option<(usize, String)>>,
     ) -> Option<(usize, String)> {
+        if let Some(reach) = known.get(name) {
+            return reach.clone();
+        }
         if visiting.iter().any(|v| v == name) {
             return None;
         }
@@ -729,7 +735,7 @@ fn reaches(conditions: &[(&RawNamed, Condition)], questions: &QuestionIndex) -> 
                 Reference::Answer { section, question } => questions
                     .get(&(section.clone(), question.clone()))
                     .map(|(position, _, _)| (*position, reference.to_string())),
-                Reference::Named(other) => reach_of(other, conditions, questions, visiting),
+                Reference::Named(other) => reach_of(other, conditions, questions, visiting, known),
                 Reference::Organisation(_) => None,
             };
             if let Some(candidate) = candidate
@@ -739,13 +745,15 @@ fn reaches(conditions: &[(&RawNamed, Condition)], questions: &QuestionIndex) -> 
             }
         }
         visiting.pop();
+        known.insert(name.to_owned(), latest.clone());
         latest
     }
+    let mut known = BTreeMap::new();
     conditions
         .iter()
         .filter_map(|(named, _)| {
             let name = named.name.get_ref();
-            reach_of(name, conditions, questions, &mut Vec::new()).map(|reach| (name.clone(), reach))
+            reach_of(name, conditions, questions, &mut Vec::new(), &mut known).map(|reach| (name.clone(), reach))
         })
         .collect()
 }
@@ -954,7 +962,7 @@ fn check_cycles(checker: &mut Checker<'_>, conditions: &[(&RawNamed, Condition)]
     for (named, _) in conditions {
         let start = named.name.get_ref().as_str();
         let mut path = vec![start];
-        if let Some(cycle) = find_cycle(start, &uses, &mut path) {
+        if let Some(cycle) = find_cycle(start, &uses, &mut path, &mut BTreeSet::new()) {
             let members: BTreeSet<&str> = cycle.iter().copied().collect();
             if reported.insert(members) {
                 checker.at(
@@ -966,10 +974,13 @@ fn check_cycles(checker: &mut Checker<'_>, conditions: &[(&RawNamed, Condition)]
     }
 }
 
+/// A path from `start` back to itself, if there is one. A condition from which `start` cannot be reached is
+/// explored once (`dead`), so the search is linear in the number of references.
 fn find_cycle<'a>(
     start: &'a str,
     uses: &BTreeMap<&'a str, Vec<&'a str>>,
     path: &mut Vec<&'a str>,
+    dead: &mut BTreeSet<&'a str>,
 ) -> Option<Vec<&'a str>> {
     let current = *path.last()?;
     for &next in uses.get(current).map(Vec::as_slice).unwrap_or_default() {
@@ -978,14 +989,15 @@ fn find_cycle<'a>(
             cycle.push(start);
             return Some(cycle);
         }
-        if path.contains(&next) {
+        if path.contains(&next) || dead.contains(next) {
             continue;
         }
         path.push(next);
-        if let Some(cycle) = find_cycle(start, uses, path) {
+        if let Some(cycle) = find_cycle(start, uses, path, dead) {
             return Some(cycle);
         }
         path.pop();
+        dead.insert(next);
     }
     None
 }
@@ -995,6 +1007,27 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// Each named condition uses every later one: a walk without memory takes 2^n steps.
+    #[test]
+    fn many_conditions_sharing_the_ones_they_use_load_at_once() {
+        let n = 60;
+        let mut text = String::from("id = \"x\"\nname = \"X\"\nversion = 1\n");
+        for i in 0..n {
+            let later: Vec<String> = (i + 1..n).map(|j| format!("c{j}")).collect();
+            let when = if later.is_empty() { "org.im1_supplier == yes".to_owned() } else { later.join(" or ") };
+            text.push_str(&format!("\n[[conditions]]\nname = \"c{i}\"\nwhen = \"{when}\"\n"));
+        }
+        text.push_str("\n[[stages]]\nid = \"s\"\ntitle = \"S\"\nshow_when = \"c0\"\n\n[[stages.sections]]\nid = \"a\"\ntitle = \"A\"\n\n[[stages.sections.questions]]\nid = \"q\"\nkind = \"yes_no\"\nlabel = \"Q\"\n");
+        let outcome = load("many.toml", &text);
+        assert!(outcome.is_ok(), "{outcome:?}");
+        let cyclic = text.replace("org.im1_supplier == yes", "c0");
+        let problems = load("many.toml", &cyclic).unwrap_err();
+        assert!(
+            problems[0].reason.starts_with("the conditions refer to each other in a cycle: c0 → c1"),
+            "{problems:?}"
+        );
+    }
 
     const GOOD: &str = r#"
 id = "standard-api"
