@@ -109,8 +109,14 @@ enum Terms {
 #[derive(Debug, Subcommand)]
 enum Flow {
     /// Check flow files (or folders of them) and run their scenarios; prints every problem with its file,
-    /// line and column and fails if there is any.
-    Check { paths: Vec<PathBuf> },
+    /// line and column and fails if there is any. With `--products`, also checks a product catalogue file
+    /// against the flows checked.
+    Check {
+        paths: Vec<PathBuf>,
+        /// A product catalogue file (`products.toml`) whose flows must be among those checked.
+        #[arg(long)]
+        products: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,8 +132,8 @@ enum Demo {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Checking files needs neither the configuration nor the database.
-    if let Command::Flow(Flow::Check { paths }) = &cli.command {
-        return crate::flows::check(paths);
+    if let Command::Flow(Flow::Check { paths, products }) = &cli.command {
+        return crate::flows::check(paths, products.as_deref());
     }
     let listen = match &cli.command {
         Command::Serve { listen, .. } => listen.clone(),
@@ -155,7 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::publish_terms(config, version, &acting_as).await
         }
         Command::Demo(Demo::Advance { days, hours }) => admin::advance_demo(config, days, hours).await,
-        Command::Flow(Flow::Check { paths }) => crate::flows::check(&paths),
+        Command::Flow(Flow::Check { paths, products }) => crate::flows::check(&paths, products.as_deref()),
         Command::Admin(Admin::CreateUser { email, name, roles, password_stdin }) => {
             admin::create_user(config, email, name, roles, password_stdin).await
         }

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use onramp_domain::flow::file;
+use onramp_domain::catalogue::ProductCatalogue;
+use onramp_domain::flow::{FlowCatalogue, file};
 
 /// The flow files named by `paths`: files as given, folders as their `*.toml` files in name order.
 fn flow_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -27,7 +28,7 @@ fn flow_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-pub fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
+pub fn check(paths: &[PathBuf], products: Option<&Path>) -> anyhow::Result<()> {
     if paths.is_empty() {
         anyhow::bail!("name the flow files or folders to check, e.g. `onramp flow check flows/`");
     }
@@ -36,6 +37,7 @@ pub fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
     let mut err = std::io::stderr().lock();
     let mut problems = 0;
     let mut broken = 0;
+    let mut loaded = Vec::new();
     for path in &files {
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(path) {
@@ -48,7 +50,10 @@ pub fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
             }
         };
         match file::load(&name, &text) {
-            Ok(flow) => writeln!(out, "{}", summary(path, &flow))?,
+            Ok(flow) => {
+                writeln!(out, "{}", summary(path, &flow))?;
+                loaded.push((name, text));
+            }
             Err(found) => {
                 broken += 1;
                 problems += found.len();
@@ -58,10 +63,41 @@ pub fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
             }
         }
     }
+    let mut checked = files.len();
+    if let Some(path) = products {
+        checked += 1;
+        let found = check_products(path, &loaded);
+        if found.is_empty() {
+            writeln!(out, "{}: the product catalogue holds", path.display())?;
+        } else {
+            broken += 1;
+            problems += found.len();
+            for problem in found {
+                writeln!(err, "{problem}")?;
+            }
+        }
+    }
     if problems > 0 {
-        anyhow::bail!("{problems} problem(s) in {broken} of {} flow file(s)", files.len());
+        anyhow::bail!("{problems} problem(s) in {broken} of {checked} file(s)");
     }
     Ok(())
+}
+
+/// The problems of a product catalogue file, checked against the flows that loaded.
+fn check_products(path: &Path, flows: &[(String, String)]) -> Vec<String> {
+    let name = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => return vec![format!("{name}: cannot read it: {error}")],
+    };
+    let flows = match FlowCatalogue::load(flows.iter().map(|(name, text)| (name.as_str(), text.as_str()))) {
+        Ok(flows) => flows,
+        Err(problems) => return problems.iter().map(ToString::to_string).collect(),
+    };
+    match ProductCatalogue::load(&name, &text, &flows) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    }
 }
 
 fn summary(path: &Path, flow: &file::Flow) -> String {

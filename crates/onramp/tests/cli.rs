@@ -369,7 +369,9 @@ async fn sec1_admin_create_user_refuses_bad_input_and_a_taken_address_on_one_lin
 fn dos1_the_shipped_flows_pass_the_checker_with_their_scenarios() {
     let dir = WorkDir::new();
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../flows");
-    let stdout = run_ok(&dir, &["flow", "check", shipped]);
+    let products = concat!(env!("CARGO_MANIFEST_DIR"), "/../../products.toml");
+    let stdout = run_ok(&dir, &["flow", "check", shipped, "--products", products]);
+    assert!(stdout.contains("products.toml: the product catalogue holds"), "{stdout}");
     for flow in [
         "Standard API onboarding",
         "Identity service integration",
@@ -378,7 +380,33 @@ fn dos1_the_shipped_flows_pass_the_checker_with_their_scenarios() {
     ] {
         assert!(stdout.contains(&format!("{flow} (version 1)")), "{flow} did not pass: {stdout}");
     }
-    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+}
+
+/// SPEC §4: a product catalogue is checked against the flows named with it, every problem with its position.
+#[test]
+fn a_product_catalogue_that_names_a_missing_flow_fails_the_check() {
+    let dir = WorkDir::new();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../flows/standard-api.toml");
+    let catalogue = dir.path().join("products.toml");
+    std::fs::write(
+        &catalogue,
+        "[[products]]\nslug = \"pds-fhir\"\nname = \"PDS\"\nflows = [\"standard-api\", \"secure-email\"]\n",
+    )
+    .unwrap();
+    let child = onramp(&dir)
+        .args(["flow", "check", shipped, "--products", &catalogue.display().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = exit_within(child, Duration::from_secs(30));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).replace(&format!("{}/", dir.path().display()), "");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        ["products.toml:4:26: there is no flow secure-email", "onramp: 1 problem(s) in 1 of 2 file(s)"]
+    );
 }
 
 /// DOS-1: a folder of broken flow files, one mistake each; every problem is named with file, line, column and
@@ -407,7 +435,7 @@ fn dos1_flow_check_names_every_problem_with_file_line_and_column() {
         "10-impossible-limits.toml:35:13: max_chars must be at least 1",
         "11-gate-on-a-later-stage.toml:12:9: q.b.ready comes later in the flow: a condition may only use earlier answers",
         "12-scenario.toml:25:8: scenario \"A small one\": expected q.a.kind to be hidden, but it is shown",
-        "onramp: 13 problem(s) in 12 of 12 flow file(s)",
+        "onramp: 13 problem(s) in 12 of 12 file(s)",
     ];
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines, expected);
