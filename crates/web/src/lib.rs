@@ -17,6 +17,7 @@ mod probes;
 mod rate_limit;
 mod session;
 mod staff;
+mod staff_flows;
 mod team;
 
 use std::future::Future;
@@ -127,6 +128,8 @@ fn routes(config: &Config) -> Routes {
         .post("/organisation/leave", team::leave)
         .get("/flows", flows::list)
         .get("/flows/{flow}", flows::show)
+        .get("/staff/flows", staff_flows::catalogue)
+        .get("/staff/flows/{flow}", staff_flows::versions)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
         .get("/assets/onramp.css", pages::stylesheet)

@@ -73,6 +73,8 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     // The flow preview is public: anyone may read what will be asked before applying (DOS-1).
     ("GET", "/flows", [200, 200, 200]),
     ("GET", "/flows/{flow}", [200, 200, 200]),
+    ("GET", "/staff/flows", [303, 404, 404]),
+    ("GET", "/staff/flows/{flow}", [303, 404, 404]),
     ("GET", "/healthz", [200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200]),
     ("GET", "/assets/onramp.css", [200, 200, 200]),

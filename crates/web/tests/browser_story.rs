@@ -211,6 +211,8 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
         "/staff/terms",
         "/staff/terms/7",
         "/staff/mail",
+        "/staff/flows",
+        "/staff/flows/standard-api",
         &draft_page,
         &case,
         "/no-such-page",

@@ -22,6 +22,7 @@ use onramp_store::testing::TestDatabase;
 onramp_store::on_both_backends!(
     fresh;
     a_product_added_to_the_catalogue_file_is_offered_without_a_rebuild,
+    dos1_staff_see_the_catalogue_every_flow_version_and_what_changed,
 );
 
 async fn fresh(database: TestDatabase) -> TestDatabase {
@@ -145,4 +146,46 @@ async fn a_product_added_to_the_catalogue_file_is_offered_without_a_rebuild(data
         accepted.text
     );
     assert!(!accepted.text.contains("Special Terms: GP Connect"));
+}
+
+async fn dos1_staff_see_the_catalogue_every_flow_version_and_what_changed(database: TestDatabase) {
+    let app = common::spawn_app(database).await;
+    account(&app, STAFF, "Aisha Agreements", vec![StaffRole::LiveService], None).await;
+    let client = sign_in(&app, STAFF).await;
+
+    let page = get(&app, &client, "/staff/flows").await;
+    assert!(page.contains("<code>nhsmail-third-party</code>"), "{page}");
+    assert!(
+        page.contains(r#"<a href="/staff/flows/secure-email">Secure email access for third-party organisations</a>"#)
+    );
+
+    // A later version of the secure-email flow was loaded elsewhere, with its first question reworded.
+    let shipped = include_str!("../../../flows/secure-email.toml");
+    let later = shipped.replacen("version = 1", "version = 2", 1);
+    let flow = onramp_domain::flow::file::load("flows/secure-email.toml", &later).unwrap();
+    let question = &flow.stages[0].sections[0].questions[0];
+    let reworded = later.replacen(&format!("label = \"{}\"", question.label), "label = \"Why do you need access?\"", 1);
+    assert_ne!(reworded, later);
+    let source = onramp_store::FlowSource {
+        flow_id: "secure-email".into(),
+        version: 2,
+        sha256: onramp_domain::terms::sha256_hex(&reworded),
+        file: "flows/secure-email.toml".into(),
+        source: reworded,
+    };
+    let at = onramp_domain::Clock::now(app.clock.as_ref());
+    assert!(app.context.store.record_flow_versions(&[source], at).await.unwrap().is_empty());
+
+    let page = get(&app, &client, "/staff/flows/secure-email").await;
+    assert!(page.contains("1 <strong class=\"tag tag--green\">In use</strong>"), "{page}");
+    assert!(page.contains("What changed from version 1 to version 2"), "the two newest by default: {page}");
+    let key = format!("q.{}.{}", flow.stages[0].sections[0].id, question.id);
+    assert!(page.contains(&format!("<code>{key}</code>")), "{page}");
+    assert!(page.contains(&format!("{} → Why do you need access? (changed: label)", question.label)), "{page}");
+    let same = get(&app, &client, "/staff/flows/secure-email?from=2&to=2").await;
+    assert!(same.contains("No question was added, removed or changed."), "{same}");
+    for missing in ["/staff/flows/secure-email?from=1&to=9", "/staff/flows/no-such-flow"] {
+        let response = client.get(format!("{}{missing}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{missing}");
+    }
 }
