@@ -362,6 +362,13 @@ impl Checker<'_> {
         self.problems.push(FlowProblem { file: self.file.to_owned(), line, column, reason });
     }
 
+    /// The byte offset in the file of a condition's character `column`, the condition starting at byte `start`
+    /// (columns count characters, so a name with an accent does not shift what follows).
+    fn condition_offset(&self, start: usize, column: Column) -> usize {
+        let source = self.text.get(start..).unwrap_or_default();
+        start + source.char_indices().nth(column.0.saturating_sub(1)).map_or(source.len(), |(at, _)| at)
+    }
+
     /// Parses the condition in `raw` (a TOML string) and checks its references against `known`.
     fn condition(&mut self, raw: &Spanned<String>, known: &Known<'_>) -> Option<Condition> {
         // The span covers the quoted literal; the expression starts after the opening quote.
@@ -369,7 +376,8 @@ impl Checker<'_> {
         let condition = match Condition::parse(raw.get_ref()) {
             Ok(condition) => condition,
             Err(error) => {
-                self.at(start + error.column.0 - 1, format!("condition: {}", error.message));
+                let offset = self.condition_offset(start, error.column);
+                self.at(offset, format!("condition: {}", error.message));
                 return None;
             }
         };
@@ -380,7 +388,8 @@ impl Checker<'_> {
 
     fn check_node(&mut self, condition: &Condition, known: &Known<'_>, start: usize, good: &mut bool) {
         let mut fail = |checker: &mut Self, column: Column, reason: String| {
-            checker.at(start + column.0 - 1, reason);
+            let offset = checker.condition_offset(start, column);
+            checker.at(offset, reason);
             *good = false;
         };
         match condition {
@@ -1007,6 +1016,19 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_problem_after_an_accented_word_in_a_condition_is_placed_on_its_first_character() {
+        let text = GOOD.replace(
+            r#"show_when = "q.eligibility.users > 10""#,
+            r#"show_when = "org.kind != 'café' and q.eligibility.userz > 10""#,
+        );
+        let found = problems(&text);
+        let line = text.lines().position(|l| l.contains("userz")).unwrap() + 1;
+        let column = text.lines().nth(line - 1).unwrap().chars().position(|c| c == 'q').unwrap() + 1;
+        let unknown = found.iter().find(|problem| problem.reason.contains("userz")).unwrap();
+        assert_eq!((unknown.line, unknown.column), (line, column), "{found:?}");
+    }
 
     /// Each named condition uses every later one: a walk without memory takes 2^n steps.
     #[test]
