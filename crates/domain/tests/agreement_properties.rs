@@ -817,6 +817,10 @@ impl World {
                 let org = self.org_index(stored.organisation_id)?;
                 let number = stored.number;
                 let scheduled_end = stored.scheduled_end_date;
+                let review_deadline = match stored.review_timer {
+                    Some(onramp_domain::agreement::ReviewTimer::Running { deadline }) => Some(deadline),
+                    _ => None,
+                };
                 let chain = self.chain(org)?;
                 let previous_active = chain.active.as_ref().map(|a| a.id).filter(|id| *id != agreement);
                 let command = Command::TimerFired { agreement, timer };
@@ -836,7 +840,8 @@ impl World {
                     if DECIDING_TIMERS.contains(&timer) && *count > 1 {
                         return Err(format!("CA-10: the {} timer of {number} acted {count} times", timer.as_str()));
                     }
-                    self.check_timer_acted(org, agreement, timer, previous_active, scheduled_end)?;
+                    let ended = Ended { previous_active, scheduled_end, review_deadline };
+                    self.check_timer_acted(org, agreement, timer, ended)?;
                     if timer == TimerKind::Termination {
                         self.terminations.remove(&termination_of);
                     }
@@ -846,16 +851,11 @@ impl World {
         Err("timers kept coming due at the same instant".into())
     }
 
-    /// What a deciding timer that acted must have done (CA-4, CA-7, CA-8).
-    fn check_timer_acted(
-        &self,
-        org: usize,
-        id: AgreementId,
-        timer: TimerKind,
-        previous_active: Option<AgreementId>,
-        scheduled_end: Option<Date>,
-    ) -> Result<(), String> {
-        let today = date_of(self.now);
+    /// What a deciding timer that acted must have done (CA-4, CA-7, CA-8). A timer's dates are those of the
+    /// period that ended, however late the worker ran.
+    fn check_timer_acted(&self, org: usize, id: AgreementId, timer: TimerKind, ended: Ended) -> Result<(), String> {
+        let Ended { previous_active, scheduled_end, review_deadline } = ended;
+        let today = date_of(review_deadline.unwrap_or(self.now));
         let after = &self.agreements[&id];
         let chain = self.chain(org)?;
         match timer {
@@ -1210,4 +1210,13 @@ fn the_scenarios_reach_every_transition() {
     ];
     let missing: Vec<&str> = required.into_iter().filter(|what| !seen.contains_key(*what)).collect();
     assert!(missing.is_empty(), "never exercised: {missing:?}; what happened: {seen:#?}");
+}
+
+/// What a timer's agreement looked like just before the timer fired.
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    previous_active: Option<AgreementId>,
+    scheduled_end: Option<Date>,
+    /// The running review timer's deadline: an auto-acceptance takes its date from it (CA-7).
+    review_deadline: Option<jiff::Timestamp>,
 }

@@ -29,6 +29,7 @@ onramp_store::on_both_backends!(
     ca07_a_terms_change_auto_accepts_after_30_days_excluding_pauses,
     ca08_termination_expires_on_the_end_date_and_cancels_pending_drafts,
     ca09_original_version_and_superseded_contract_form_the_chain,
+    ca07_a_late_worker_does_not_move_the_dates_of_an_auto_acceptance,
     ca10_overlap_terms_change_while_a_new_contract_is_under_review,
     ca10_overlap_two_terms_changes_in_a_row,
     ca10_overlap_termination_while_a_draft_is_pending,
@@ -277,6 +278,24 @@ async fn ca09_original_version_and_superseded_contract_form_the_chain(world: Wor
     assert_eq!(auto.superseded, Some(portal.number));
     assert_eq!(auto.original_version, Some(portal.number), "the most recent Accepted via Portal agreement");
     assert_eq!(portal.original_version, None, "a portal acceptance is its own original");
+}
+
+/// CA-7: the worker was down for ten days; the agreement was still accepted the day its 30 days ended.
+async fn ca07_a_late_worker_does_not_move_the_dates_of_an_auto_acceptance(world: World) {
+    let (organisation, _, portal) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft = world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending());
+    let Some(onramp_domain::agreement::ReviewTimer::Running { deadline }) = draft.unwrap().review_timer else {
+        panic!("the terms change is running");
+    };
+    world.clock.set(deadline + DAY * 10);
+    world.run_timers().await;
+    let agreements = world.context.store.agreements_of(organisation.id).await.unwrap();
+    let auto = agreements.iter().find(|a| a.signature_type == SignatureType::AutoAccepted).unwrap();
+    let due = onramp_domain::calendar::date_of(deadline);
+    assert_eq!((auto.state, auto.accepted_on, auto.start_date), (AgreementState::Active, Some(due), Some(due)));
+    let previous = world.agreement(&portal).await;
+    assert_eq!((previous.state, previous.end_date), (AgreementState::Expired, Some(due)));
 }
 
 async fn ca10_overlap_terms_change_while_a_new_contract_is_under_review(world: World) {

@@ -902,8 +902,10 @@ fn timer_fired(
     let moved_on = |why: &str| Ok(Decision::nothing(format!("{} fired but {why}", timer.as_str())));
     match timer {
         TimerKind::ReviewDeadline => {
-            let due = agreement.review_deadline.is_some_and(|d| now >= d);
-            if !agreement.is_pending() || agreement.signature_type != SignatureType::AcceptedViaPortal || !due {
+            let Some(deadline) = agreement.review_deadline.filter(|d| now >= *d) else {
+                return moved_on("the agreement is not an overdue new contract");
+            };
+            if !agreement.is_pending() || agreement.signature_type != SignatureType::AcceptedViaPortal {
                 return moved_on("the agreement is not an overdue new contract");
             }
             let mut decision = Decision::default();
@@ -913,7 +915,8 @@ fn timer_fired(
             after.closing_reason = Some("Not accepted within the review period".into());
             decision.change(Some(agreement), after);
             decision.effect(Effect::CancelTimers { agreement: id, kinds: all_timers(rules) });
-            ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, now, actor, None));
+            // The period ended at the deadline, whenever the worker got to it.
+            ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, deadline, actor, None));
             if let Some(case) = agreement.case_number {
                 decision.effect(Effect::CloseCase { case });
             }
@@ -923,8 +926,12 @@ fn timer_fired(
             Ok(decision)
         }
         TimerKind::AutoAccept => {
-            let due = matches!(agreement.review_timer, Some(ReviewTimer::Running { deadline }) if now >= deadline);
-            if !agreement.is_pending() || agreement.substate != Some(Substate::UnderReview) || !due {
+            let Some(ReviewTimer::Running { deadline }) = agreement.review_timer.filter(|timer| {
+                matches!(timer, ReviewTimer::Running { deadline } if now >= *deadline)
+            }) else {
+                return moved_on("the agreement is not a running, overdue terms change");
+            };
+            if !agreement.is_pending() || agreement.substate != Some(Substate::UnderReview) {
                 return moved_on("the agreement is not a running, overdue terms change");
             }
             if chain.active.as_ref().is_some_and(|a| a.scheduled_end_date.is_some()) {
@@ -933,9 +940,11 @@ fn timer_fired(
                 return moved_on("the organisation is being offboarded");
             }
             let mut decision = Decision::default();
-            ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, now, actor, None));
+            // CA-7: the agreement is accepted when the period ends, not when a late worker runs: Accepted On,
+            // Start Date and the predecessor's End Date are the deadline's London date.
+            ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, deadline, actor, None));
             let acceptance = Acceptance { by: AUTO_ACCEPTED_BY.into(), terms_sha256: None };
-            activate(&mut decision, chain, agreement, acceptance, now, actor, rules);
+            activate(&mut decision, chain, agreement, acceptance, deadline, actor, rules);
             // Only the ledger entry for the firing is wanted, not activate's "stopped".
             decision
                 .effects
