@@ -80,6 +80,18 @@ impl OrganisationKind {
     pub fn needs_connection_agreement(self) -> bool {
         self != Self::ProviderInternal
     }
+
+    /// Whether `user` may give an organisation this kind. Only the provider's staff may say an organisation is
+    /// part of the provider: that kind never needs a connection agreement (ORG-3), so a supplier choosing it
+    /// would skip the legal stage of onboarding.
+    pub fn may_be_chosen_by(self, user: &crate::User) -> bool {
+        self != Self::ProviderInternal || user.is_staff()
+    }
+
+    /// The kinds `user` may choose, in order.
+    pub fn choosable_by(user: &crate::User) -> Vec<Self> {
+        Self::ALL.into_iter().filter(|kind| kind.may_be_chosen_by(user)).collect()
+    }
 }
 
 impl FromStr for OrganisationKind {

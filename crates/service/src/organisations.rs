@@ -33,6 +33,15 @@ pub async fn register(
     }
     user.require_verified()?;
     let details = NewOrganisation::parse(input).map_err(OrganisationError::Invalid)?;
+    if !details.kind.may_be_chosen_by(user) {
+        let mut errors = FieldErrors::new();
+        errors.add(
+            "kind",
+            "only the provider's staff can register a part of the API provider; choose the kind that describes your \
+             organisation",
+        );
+        return Err(OrganisationError::Invalid(errors));
+    }
     match context.store.create_organisation_with_owner(&details, user.id, context.clock.now()).await {
         Err(StoreError::Conflict { what: "ODS code" }) => {
             let mut errors = FieldErrors::new();

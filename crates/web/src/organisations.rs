@@ -21,7 +21,7 @@ use crate::session::Visitor;
 struct NewOrganisationPage<'a> {
     visitor: &'a Visitor,
     form: FormView,
-    kinds: [OrganisationKind; 4],
+    kinds: Vec<OrganisationKind>,
     im1_supplier: bool,
 }
 
@@ -183,7 +183,7 @@ pub async fn show(
         let page = NewOrganisationPage {
             visitor: &visitor,
             form: FormView::default(),
-            kinds: OrganisationKind::ALL,
+            kinds: OrganisationKind::choosable_by(user),
             im1_supplier: false,
         };
         return Ok(Html(page.render()?).into_response());
@@ -215,7 +215,7 @@ pub async fn register(
             let page = NewOrganisationPage {
                 visitor: &visitor,
                 form,
-                kinds: OrganisationKind::ALL,
+                kinds: OrganisationKind::choosable_by(user),
                 im1_supplier: input.im1_supplier,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())

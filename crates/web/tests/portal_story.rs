@@ -70,6 +70,22 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     assert!(bad.contains(r#"value="Acme Health""#));
     assert!(app.context.store.organisations().await.unwrap().is_empty());
 
+    // ORG-3: only the provider's staff may say an organisation is part of the provider (it needs no agreement).
+    assert!(!page.contains(r#"value="provider_internal""#), "a supplier is not offered the kind: {page}");
+    let internal = [
+        ("name", "Acme Health"),
+        ("ods_code", "X26"),
+        ("company_number", ""),
+        ("registered_address", "1 High Street\nLeeds"),
+        ("kind", "provider_internal"),
+        ("delivery_notice_mailbox", "notices@acme.example"),
+    ];
+    let refused = post(&app, &supplier, "/organisation", &page, &internal).await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("only the provider&#39;s staff can register a part of the API provider"), "{refused}");
+    assert!(app.context.store.organisations().await.unwrap().is_empty(), "nothing was registered");
+
     let good = [
         ("name", "Acme Health"),
         ("ods_code", "X26"),

@@ -926,9 +926,10 @@ fn timer_fired(
             Ok(decision)
         }
         TimerKind::AutoAccept => {
-            let Some(ReviewTimer::Running { deadline }) = agreement.review_timer.filter(|timer| {
-                matches!(timer, ReviewTimer::Running { deadline } if now >= *deadline)
-            }) else {
+            let Some(ReviewTimer::Running { deadline }) = agreement
+                .review_timer
+                .filter(|timer| matches!(timer, ReviewTimer::Running { deadline } if now >= *deadline))
+            else {
                 return moved_on("the agreement is not a running, overdue terms change");
             };
             if !agreement.is_pending() || agreement.substate != Some(Substate::UnderReview) {
