@@ -2,6 +2,8 @@
 //! deadline keeps its wall-clock time across a change of clocks: an agreement created at 10:00 on 1 March has
 //! its 90-day deadline at 10:00 London time on 30 May, although one of those days was 23 hours long.
 
+pub mod bank_holidays;
+
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp, ToSpan};
