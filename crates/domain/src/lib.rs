@@ -5,6 +5,7 @@
 
 pub mod agreement;
 pub mod api_product;
+pub mod application;
 pub mod audit;
 pub mod calendar;
 pub mod case;

@@ -23,7 +23,8 @@ pub struct OrganisationFacts {
 }
 
 /// An answer as given.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Answer {
     YesNo(bool),
     Number(f64),
