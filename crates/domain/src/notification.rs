@@ -7,6 +7,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::{Agreement, AgreementId, AgreementState, NotificationKind, Origin, SignatureType};
+use crate::application::ApplicationId;
 use crate::case::CaseState;
 use crate::{AgreementNumber, CaseNumber, EmailAddress, TeamRole};
 
@@ -116,6 +117,25 @@ pub enum Notification {
     AccountExists {
         full_name: String,
     },
+    /// DOS-3: a section of an application moved on; the other side is told (a submission tells the provider,
+    /// a review tells the organisation).
+    ApplicationUpdate {
+        application: ApplicationId,
+        product_name: String,
+        organisation: String,
+        section: String,
+        event: ApplicationEvent,
+    },
+}
+
+/// What happened to an application, for [`Notification::ApplicationUpdate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ApplicationEvent {
+    Submitted,
+    ChangesRequested { comments: usize },
+    Approved,
+    Rejected { reason: String },
 }
 
 /// A notification as the outbox keeps it.
@@ -158,7 +178,8 @@ impl Notification {
             | Self::TeamMemberAdded { .. }
             | Self::PasswordReset { .. }
             | Self::AddressVerification { .. }
-            | Self::AccountExists { .. } => None,
+            | Self::AccountExists { .. }
+            | Self::ApplicationUpdate { .. } => None,
         }
     }
 

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use onramp_domain::agreement::{AgreementState, Origin, long_date};
 use onramp_domain::calendar::london;
 use onramp_domain::case::CaseState;
-use onramp_domain::notification::{AgreementSummary, Notification};
+use onramp_domain::notification::{AgreementSummary, ApplicationEvent, Notification};
 
 /// Who sends the letters and where the portal is: the same for every message of one Onramp.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +294,47 @@ pub fn compose(notification: &Notification, head: &Letterhead, extras: Extras<'_
                 .link("Sign in", "/sign-in")
                 .then("If it was not you, you need do nothing: your account has not changed.")
                 .done()
+        }
+        Notification::ApplicationUpdate { application, product_name, organisation, section, event } => {
+            let page = format!("/applications/{}", application.0);
+            match event {
+                ApplicationEvent::Submitted => {
+                    Draft::new(head, format!("{organisation} submitted {section} for {product_name}"), "Hello")
+                        .say(format!(
+                            "{organisation} has submitted the section {section} of its application for {product_name}. \
+                             It is waiting in the review queue."
+                        ))
+                        .link("Open the review queue", "/staff/reviews")
+                        .done()
+                }
+                ApplicationEvent::ChangesRequested { comments } => {
+                    Draft::new(head, format!("Changes requested: {section} of {product_name}"), "Hello")
+                        .say(format!(
+                            "The reviewer has asked for changes to the section {section} of your application for \
+                             {product_name}, with {comments} comment{}. Each comment is shown beside its question.",
+                            if *comments == 1 { "" } else { "s" }
+                        ))
+                        .link("Open the application", &page)
+                        .then("Change your answers and submit the section again.")
+                        .done()
+                }
+                ApplicationEvent::Approved => {
+                    Draft::new(head, format!("Approved: {section} of {product_name}"), "Hello")
+                        .say(format!("The section {section} of your application for {product_name} has been approved."))
+                        .link("Open the application", &page)
+                        .questions()
+                        .done()
+                }
+                ApplicationEvent::Rejected { reason } => {
+                    Draft::new(head, format!("Your application for {product_name} was not accepted"), "Hello")
+                        .say(format!("The provider has closed your application for {product_name}. The reason given:"))
+                        .say(reason.clone())
+                        .link("Open the application", &page)
+                        .then("You may start a new application when the reason no longer applies.")
+                        .questions()
+                        .done()
+                }
+            }
         }
     }
 }

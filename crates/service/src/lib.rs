@@ -2,6 +2,7 @@
 //! [`AppContext`], the one value the web layer, the CLI and the job worker share.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 pub mod cases;
 pub mod catalogue;

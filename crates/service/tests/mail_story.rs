@@ -13,11 +13,13 @@ use common::smtp::{Received, SmtpSink};
 use common::{DAY, World};
 use jiff::SignedDuration;
 use onramp_domain::agreement::Origin;
+use onramp_domain::application::{ApplicationCommand, SectionKey};
 use onramp_domain::case::{CaseState, Visibility};
-use onramp_domain::notification::Notification;
+use onramp_domain::flow::evaluate::Answer;
+use onramp_domain::notification::{ApplicationEvent, Notification};
 use onramp_domain::{EmailAddress, NewUser, PersonName};
 use onramp_service::mail::{self, Sent};
-use onramp_service::{cases, jobs, legacy, lifecycle, password_reset, team};
+use onramp_service::{applications, cases, jobs, legacy, lifecycle, password_reset, team};
 use onramp_store::testing::TestDatabase;
 use onramp_store::{DELIVERY_JOB_KIND, Delivery, OutboxEntry};
 
@@ -97,6 +99,8 @@ fn expected_path(notification: &Notification) -> String {
             path.clone()
         }
         Notification::AccountExists { .. } => "/sign-in".into(),
+        Notification::ApplicationUpdate { event: ApplicationEvent::Submitted, .. } => "/staff/reviews".into(),
+        Notification::ApplicationUpdate { application, .. } => format!("/applications/{}", application.0),
     }
 }
 
@@ -158,6 +162,17 @@ fn message_id_of(entry: &OutboxEntry) -> String {
         Delivery::Sent { message_id, .. } => message_id.clone(),
         other => panic!("{} {} is not sent: {other:?}", entry.kind, entry.id),
     }
+}
+
+async fn staff_user(world: &World, email: &str, name: &str) -> onramp_domain::User {
+    let new = NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        full_name: PersonName::parse(name).unwrap(),
+        password_hash: None,
+        staff_roles: vec![onramp_domain::StaffRole::Reviewer],
+        email_verified: true,
+    };
+    world.context.store.create_user(&new, world.now()).await.unwrap()
 }
 
 async fn user(world: &World, email: &str, name: &str) -> onramp_domain::User {
@@ -228,6 +243,26 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
     let offer = team::invite(&world.context, &beacon_contact, &form("free@elsewhere.example", "admin")).await.unwrap();
     team::respond(&world.context, &fran, offer.id, team::Answer::Accept).await.unwrap();
 
+    // An application: the eligibility section is submitted (the provider is told) and sent back (the team is).
+    let beacon_contact = world.context.store.user(beacon_contact.id).await.unwrap().unwrap();
+    let slug = onramp_domain::ApiProduct::parse("pds-fhir").unwrap();
+    let application = applications::start(&world.context, &beacon_contact, "Beacon Records", &[slug]).await.unwrap();
+    let eligibility = SectionKey("eligibility".into());
+    let answered = [
+        ("use_case", Answer::Text("Shows patients their details".into())),
+        ("use_case_fits", Answer::YesNo(true)),
+        ("uk_health_or_care", Answer::YesNo(true)),
+    ];
+    let answers = answered.into_iter().map(|(q, a)| (q.to_owned(), Some(a))).collect();
+    let save = ApplicationCommand::Save { section: eligibility.clone(), answers };
+    applications::act(&world.context, &beacon_contact, application.id, save).await.unwrap();
+    let submit = ApplicationCommand::Submit { section: eligibility.clone() };
+    applications::act(&world.context, &beacon_contact, application.id, submit).await.unwrap();
+    let reviewer = staff_user(&world, "reviewer@provider.example", "Rory Reviewer").await;
+    let comments = vec![(Some("use_case".to_owned()), "Which care settings?".to_owned())];
+    let send_back = ApplicationCommand::RequestChanges { section: eligibility, comments };
+    applications::act(&world.context, &reviewer, application.id, send_back).await.unwrap();
+
     // Accounts: a password reset; a registration (its verification link); a registration with a taken address.
     password_reset::request(&world.context, "olu@x26.example").await.unwrap();
     let registration = |email: &str, name: &str| onramp_service::accounts::Registration {
@@ -282,6 +317,11 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
             Notification::TeamMemberAdded { .. } => vec!["free@elsewhere.example".into()],
             Notification::PasswordReset { .. } | Notification::AccountExists { .. } => vec!["olu@x26.example".into()],
             Notification::AddressVerification { .. } => vec!["vic@x26.example".into()],
+            // DOS-3: a submission goes to the provider, a review to the organisation's owners and admins.
+            Notification::ApplicationUpdate { event: ApplicationEvent::Submitted, .. } => vec![SERVICE_DESK.into()],
+            Notification::ApplicationUpdate { .. } => {
+                vec!["free@elsewhere.example".into(), "olu@b01.example".into()]
+            }
         };
         let message_id = message_id_of(entry);
         let copies = copies(&received, &message_id);
@@ -296,6 +336,7 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
             "account_exists",
             "activated",
             "address_verification",
+            "application_update",
             "cancelled",
             "case_activity",
             "case_state",
@@ -316,7 +357,9 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
     assert_eq!(
         subjects,
         [
+            "Beacon Apps submitted Eligibility for Beacon Records",
             "Case CS0000005 has been marked as resolved",
+            "Changes requested: Eligibility of Beacon Records",
             "Confirm your email address for the NHS England portal",
             "Connection Agreement CNTR0000001 has ended",
             "Connection Agreement CNTR0000001 is now active",

@@ -28,17 +28,19 @@ pub use error::StoreError;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    Agreements, Audit, Cases, Catalogue, DemoClock, Invitations, Jobs, Organisations, Outbox, Repository, Sessions,
-    Users,
+    Agreements, Applications, Audit, Cases, Catalogue, DemoClock, Invitations, Jobs, Organisations, Outbox, Repository,
+    Sessions, Users,
 };
 #[cfg(feature = "test-support")]
 pub use types::JobRecord;
 pub use types::{
     AcceptedTerms, AuditEntry, ClaimedJob, DELIVERY_JOB_KIND, Delivery, FailedJob, FlowSource, FlowVersionClash,
     LiveAgreements, LoginFailures, NewJob, NewNotification, Notification, OutboxEntry, PendingJob, Publication,
-    Sequence, SignedIn, StoredFlowVersion,
+    QueuedSection, Sequence, SignedIn, StoredFlowVersion,
 };
-pub use unit_of_work::{AgreementWork, AuditWork, CaseWork, JobWork, OutboxWork, TeamWork, UnitOfWork};
+pub use unit_of_work::{
+    AgreementWork, ApplicationWork, AuditWork, CaseWork, JobWork, OutboxWork, TeamWork, UnitOfWork,
+};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
 /// `use onramp_store::prelude::*;` brings every area trait into scope, so their methods can be called on an
@@ -46,12 +48,12 @@ pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 /// (`onramp_service::clock::DemoClock`, say) never clash with them.
 pub mod prelude {
     pub use crate::traits::{
-        Agreements as _, Audit as _, Cases as _, Catalogue as _, DemoClock as _, Invitations as _, Jobs as _,
-        Organisations as _, Outbox as _, Repository as _, Sessions as _, Users as _,
+        Agreements as _, Applications as _, Audit as _, Cases as _, Catalogue as _, DemoClock as _, Invitations as _,
+        Jobs as _, Organisations as _, Outbox as _, Repository as _, Sessions as _, Users as _,
     };
     pub use crate::unit_of_work::{
-        AgreementWork as _, AuditWork as _, CaseWork as _, JobWork as _, OutboxWork as _, TeamWork as _,
-        UnitOfWork as _,
+        AgreementWork as _, ApplicationWork as _, AuditWork as _, CaseWork as _, JobWork as _, OutboxWork as _,
+        TeamWork as _, UnitOfWork as _,
     };
 }
 

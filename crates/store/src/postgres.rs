@@ -11,6 +11,8 @@ use crate::{ConnectOptions, DatabaseUrl, StoreError};
 // The implementation, one module per area, shared with `sqlite.rs`: each uses `super::{Db, Store, …}`.
 #[path = "shared/agreements.rs"]
 mod agreements;
+#[path = "shared/applications.rs"]
+mod applications;
 #[path = "shared/audit.rs"]
 mod audit;
 #[path = "shared/cases.rs"]
@@ -37,6 +39,8 @@ mod users;
 mod work;
 #[path = "shared/work/agreements.rs"]
 mod work_agreements;
+#[path = "shared/work/applications.rs"]
+mod work_applications;
 #[path = "shared/work/cases.rs"]
 mod work_cases;
 #[path = "shared/work/records.rs"]

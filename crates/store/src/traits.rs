@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
+use onramp_domain::application::{Application, ApplicationId};
 use onramp_domain::audit::AuditRecord;
 use onramp_domain::case::Case;
 use onramp_domain::catalogue::Product;
@@ -17,7 +18,7 @@ use onramp_domain::{
 use uuid::Uuid;
 
 use crate::types::{ClaimedJob, FailedJob, LoginFailures, NewNotification, PendingJob, Publication, SignedIn};
-use crate::types::{FlowSource, FlowVersionClash, StoredFlowVersion};
+use crate::types::{FlowSource, FlowVersionClash, QueuedSection, StoredFlowVersion};
 use crate::{Backend, StoreError, UnitOfWork};
 
 /// Everything Onramp keeps, behind one interface so services never know which database they run on.
@@ -34,6 +35,7 @@ pub trait Repository:
     + Outbox
     + DemoClock
     + Catalogue
+    + Applications
     + Send
     + Sync
     + std::fmt::Debug
@@ -315,4 +317,14 @@ pub trait Catalogue: Send + Sync {
     async fn flow_versions(&self, flow_id: &str) -> Result<Vec<StoredFlowVersion>, StoreError>;
 
     async fn flow_version(&self, flow_id: &str, version: u32) -> Result<Option<StoredFlowVersion>, StoreError>;
+}
+
+/// Applications (DOS-3) as the pages read them; changes go through [`crate::ApplicationWork`].
+#[async_trait]
+pub trait Applications: Send + Sync {
+    async fn application(&self, id: ApplicationId) -> Result<Option<Application>, StoreError>;
+    /// The organisation's applications, newest first.
+    async fn applications_of(&self, organisation: OrganisationId) -> Result<Vec<Application>, StoreError>;
+    /// The reviewers' queue: every submitted section of an open application, across organisations, oldest first.
+    async fn review_queue(&self) -> Result<Vec<QueuedSection>, StoreError>;
 }

@@ -219,3 +219,13 @@ pub struct FlowVersionClash {
     /// When the stored text of that version was loaded.
     pub stored_at: Timestamp,
 }
+
+/// A section waiting for a reviewer (DOS-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedSection {
+    pub application: onramp_domain::application::ApplicationId,
+    pub organisation_id: OrganisationId,
+    pub product_name: String,
+    pub section: onramp_domain::application::SectionKey,
+    pub submitted_at: Timestamp,
+}

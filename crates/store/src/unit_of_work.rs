@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
+use onramp_domain::application::{Application, ApplicationId};
 use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::team::{Invitation, InvitationId, InvitationState};
 use onramp_domain::{CaseNumber, EmailAddress, NewUser, Organisation, TeamRole, User, UserId};
@@ -15,7 +16,9 @@ use crate::types::{AuditEntry, ClaimedJob, LiveAgreements, NewJob, NewNotificati
 /// `FOR UPDATE`; SQLite: the single writer lock), so a decision is made on a chain nobody else is changing.
 /// Nothing is written until [`UnitOfWork::commit`]; dropping it rolls everything back.
 #[async_trait]
-pub trait UnitOfWork: TeamWork + AgreementWork + CaseWork + JobWork + OutboxWork + AuditWork + Send {
+pub trait UnitOfWork:
+    TeamWork + AgreementWork + CaseWork + ApplicationWork + JobWork + OutboxWork + AuditWork + Send
+{
     fn organisation(&self) -> &Organisation;
     /// Moves the unit of work to the organisation with this ODS code (registering it when new), locked as
     /// `begin` locks: the same transaction then covers several organisations (a bulk load, all or nothing).
@@ -75,6 +78,15 @@ pub trait AgreementWork: Send {
         at: Timestamp,
     ) -> Result<(), StoreError>;
     async fn append_ledger(&mut self, agreement: AgreementId, entry: &LedgerEntry) -> Result<(), StoreError>;
+}
+
+/// The organisation's applications (DOS-3), read and written under its lock.
+#[async_trait]
+pub trait ApplicationWork: Send {
+    /// One of this organisation's applications.
+    async fn application(&mut self, id: ApplicationId) -> Result<Option<Application>, StoreError>;
+    /// Inserts or replaces the application, and its sections in the reviewers' queue.
+    async fn save_application(&mut self, application: &Application, now: Timestamp) -> Result<(), StoreError>;
 }
 
 /// The organisation's cases.

@@ -2,6 +2,7 @@
 //! [`file`] loads and checks a flow file; [`condition`] is the language that shows, hides or requires its
 //! parts; [`evaluate`] walks a flow for one organisation's answers. [`FlowCatalogue`] holds the shipped flows.
 
+pub mod answer;
 pub mod condition;
 pub mod diff;
 pub mod evaluate;
