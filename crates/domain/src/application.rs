@@ -9,6 +9,8 @@
 //! the application afterwards or a named [`ApplicationError`]. No I/O: what must be looked up (the agreement a
 //! reference names) is looked up by the caller and passed in.
 
+pub mod milestones;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -137,6 +139,9 @@ pub struct Application {
     pub state: ApplicationState,
     pub sections: BTreeMap<SectionKey, SectionRecord>,
     pub started_at: Timestamp,
+    /// DOS-5: the calls and dates agreed with the supplier.
+    #[serde(default)]
+    pub milestones: milestones::Milestones,
 }
 
 /// What the caller found for the agreement number an approval records (DOS-4).

@@ -78,6 +78,7 @@ impl World {
             state: ApplicationState::Open,
             sections: BTreeMap::new(),
             started_at: now(),
+            milestones: Default::default(),
         }
     }
 

@@ -108,6 +108,7 @@ pub async fn start(
         state: ApplicationState::Open,
         sections: Default::default(),
         started_at: now,
+        milestones: Default::default(),
     };
     let mut work = context.store.begin(membership.organisation_id).await?;
     work.save_application(&application, now).await?;
