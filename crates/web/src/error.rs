@@ -2,9 +2,11 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use onramp_domain::agreement::LifecycleError;
+use onramp_domain::application::ApplicationError;
 use onramp_domain::case::CaseRuleError;
 use onramp_domain::team::TeamRuleError;
 use onramp_service::accounts::AccountError;
+use onramp_service::applications::ApplicationServiceError;
 use onramp_service::cases::CaseError;
 use onramp_service::demo::DemoClockError;
 use onramp_service::lifecycle::LifecycleServiceError;
@@ -108,6 +110,52 @@ impl From<LifecycleServiceError> for WebError {
             LifecycleServiceError::UnknownTerms(_) | LifecycleServiceError::Interrupted { .. } => {
                 Self::Internal(Box::new(error))
             }
+        }
+    }
+}
+
+/// An application rule broken outside a form that shows it: another organisation's application does not exist,
+/// who may not act is refused, and the rest conflict with the application's state, in words.
+impl From<ApplicationError> for WebError {
+    fn from(rule: ApplicationError) -> Self {
+        match rule {
+            ApplicationError::NotYours | ApplicationError::UnknownSection(_) => Self::NotFound,
+            ApplicationError::ViewerReadOnly | ApplicationError::NotReviewer | ApplicationError::NotLiveService => {
+                Self::Forbidden
+            }
+            ApplicationError::Rejected { .. }
+            | ApplicationError::SectionHidden
+            | ApplicationError::NotEditable(_)
+            | ApplicationError::UnknownQuestion { .. }
+            | ApplicationError::Incomplete(_)
+            | ApplicationError::NotEligible
+            | ApplicationError::EligibilityFirst(_)
+            | ApplicationError::NotSubmitted(_)
+            | ApplicationError::ReferenceRequired { .. }
+            | ApplicationError::ReferenceMalformed(_)
+            | ApplicationError::AgreementNotActive { .. }
+            | ApplicationError::AgreementOfAnotherOrganisation { .. }
+            | ApplicationError::AgreementUnknown { .. }
+            | ApplicationError::CommentRequired
+            | ApplicationError::ReasonRequired
+            | ApplicationError::TooLong => Self::Conflict(capitalised(&format!("{rule}."))),
+            ApplicationError::FlowMissing(_) | ApplicationError::Evaluation(_) => Self::Internal(Box::new(rule)),
+        }
+    }
+}
+
+impl From<ApplicationServiceError> for WebError {
+    fn from(error: ApplicationServiceError) -> Self {
+        match error {
+            ApplicationServiceError::Rule(rule) => rule.into(),
+            ApplicationServiceError::NotFound => Self::NotFound,
+            ApplicationServiceError::Unverified(_) => Self::Unverified,
+            ApplicationServiceError::NoOrganisation | ApplicationServiceError::Viewer => Self::Forbidden,
+            error @ (ApplicationServiceError::ProductName
+            | ApplicationServiceError::NoProducts
+            | ApplicationServiceError::NotOffered(_)) => Self::BadRequest(capitalised(&format!("{error}."))),
+            ApplicationServiceError::Store(error) => error.into(),
+            error @ ApplicationServiceError::FlowUnavailable { .. } => Self::Internal(Box::new(error)),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod agreements;
+mod applications;
 mod cases;
 mod csrf;
 mod error;
@@ -128,6 +129,14 @@ fn routes(config: &Config) -> Routes {
         .post("/organisation/leave", team::leave)
         .get("/flows", flows::list)
         .get("/flows/{flow}", flows::show)
+        .get("/applications", applications::list)
+        .post("/applications", applications::start)
+        .get("/applications/{application}", applications::show)
+        .post("/applications/{application}/reject", applications::reject)
+        .get("/applications/{application}/sections/{section}", applications::section)
+        .post("/applications/{application}/sections/{section}", applications::answer)
+        .post("/applications/{application}/sections/{section}/review", applications::review)
+        .get("/staff/reviews", applications::queue)
         .get("/staff/flows", staff_flows::catalogue)
         .get("/staff/flows/{flow}", staff_flows::versions)
         .get("/healthz", probes::healthz)

@@ -73,6 +73,15 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     // The flow preview is public: anyone may read what will be asked before applying (DOS-1).
     ("GET", "/flows", [200, 200, 200]),
     ("GET", "/flows/{flow}", [200, 200, 200]),
+    ("GET", "/applications", [303, 200, 200]),
+    // The viewer may not start one; the other owner's empty form is refused for its missing product name.
+    ("POST", "/applications", [303, 403, 422]),
+    ("GET", "/applications/{application}", [303, 200, 404]),
+    ("POST", "/applications/{application}/reject", [303, 403, 404]),
+    ("GET", "/applications/{application}/sections/{section}", [303, 200, 404]),
+    ("POST", "/applications/{application}/sections/{section}", [303, 403, 404]),
+    ("POST", "/applications/{application}/sections/{section}/review", [303, 403, 404]),
+    ("GET", "/staff/reviews", [303, 404, 404]),
     ("GET", "/staff/flows", [303, 404, 404]),
     ("GET", "/staff/flows/{flow}", [303, 404, 404]),
     ("GET", "/healthz", [200, 200, 200]),
@@ -139,6 +148,11 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
     let invitation = onramp_service::team::invite(&app.context, &team_admin, &invite).await.unwrap().id;
 
     let mail_id = app.context.store.outbox_page(None, 1).await.unwrap()[0].id;
+    let application =
+        onramp_service::applications::start(&app.context, &team_admin, "Owner Records", &[product("pds-fhir")])
+            .await
+            .unwrap()
+            .id;
 
     // Leaving changes who the viewer is, and sign-out ends the sessions, so they are walked last.
     let last = ["/organisation/leave", "/sign-out"];
@@ -159,6 +173,8 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{token}", &"0".repeat(64))
                 .replace("{id}", &mail_id.to_string())
                 .replace("{flow}", "standard-api")
+                .replace("{application}", &application.0.to_string())
+                .replace("{section}", "eligibility")
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {
