@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod case;
 pub mod catalogue;
 pub mod clock;
+pub mod evidence;
 pub mod flow;
 pub mod identifiers;
 pub mod legacy;
