@@ -221,6 +221,7 @@ pub async fn seed(context: &AppContext) -> Result<Vec<DemoSignIn>, DemoError> {
         sign_ins.push(DemoSignIn { email: email.to_string(), description: demo.description.into() });
     }
     seed_agreements(context).await?;
+    seed_applications(context).await?;
     tracing::info!(organisations = ORGANISATIONS.len(), users = USERS.len(), "demo data in place");
     Ok(sign_ins)
 }
@@ -315,6 +316,37 @@ async fn seed_agreements(context: &AppContext) -> Result<(), DemoError> {
 
     // Helvetia's 90 days ran out 30 days ago: its timer fires now, as the worker would have.
     jobs::run_due(context, now).await?;
+    Ok(())
+}
+
+/// An application for the reviewers' queue: Acme's eligibility section, submitted. Skipped when Acme has one.
+async fn seed_applications(context: &AppContext) -> Result<(), DemoError> {
+    use onramp_domain::application::{ApplicationCommand, SectionKey};
+    use onramp_domain::flow::evaluate::Answer;
+    let invalid = |e: &dyn std::fmt::Display| DemoError::Invalid(e.to_string());
+    let email = EmailAddress::parse("owner@acme-health.example").map_err(|e| invalid(&e))?;
+    let owner = context.store.user_by_email(&email).await?.ok_or_else(|| invalid(&"no demo owner"))?;
+    let organisation = owner.membership.as_ref().map(|m| m.organisation_id).ok_or_else(|| invalid(&"no demo team"))?;
+    if !context.store.applications_of(organisation).await?.is_empty() {
+        return Ok(());
+    }
+    let product = ApiProduct::parse("pds-fhir").map_err(|e| invalid(&e))?;
+    let application = crate::applications::start(context, &owner, "Acme Patient Records", &[product])
+        .await
+        .map_err(|e| invalid(&e))?;
+    let eligibility = SectionKey("eligibility".into());
+    let answers = [
+        ("use_case", Answer::Text("Shows patients and GP practice staff the patient's registered details.".into())),
+        ("use_case_fits", Answer::YesNo(true)),
+        ("uk_health_or_care", Answer::YesNo(true)),
+    ];
+    let answers = answers.into_iter().map(|(q, a)| (q.to_owned(), Some(a))).collect();
+    for command in [
+        ApplicationCommand::Save { section: eligibility.clone(), answers },
+        ApplicationCommand::Submit { section: eligibility },
+    ] {
+        crate::applications::act(context, &owner, application.id, command).await.map_err(|e| invalid(&e))?;
+    }
     Ok(())
 }
 

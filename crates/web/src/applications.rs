@@ -10,7 +10,6 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use onramp_domain::agreement::long_time;
 use onramp_domain::application::milestones::answer_due;
 use onramp_domain::application::{
     Application, ApplicationCommand, ApplicationError, ApplicationId, ApplicationState, Plan, PlannedSection,
@@ -35,6 +34,11 @@ fn key_in_url(key: &SectionKey) -> String {
 
 fn key_from_url(raw: &str) -> SectionKey {
     SectionKey(raw.replace('.', "/"))
+}
+
+/// An instant as people in England read it: "3 December 2026 14:23 GMT" (BST in summer).
+fn long_time(at: jiff::Timestamp) -> String {
+    at.to_zoned(onramp_domain::calendar::london()).strftime("%-d %B %Y %H:%M %Z").to_string()
 }
 
 fn parse_id(raw: &str) -> Result<ApplicationId, WebError> {
@@ -416,7 +420,12 @@ fn question_view(
             .filter(|c| c.question.as_deref() == Some(question.id.as_str()))
             .map(|c| c.text.clone())
             .collect(),
-        shown_answer: if stored.is_empty() { "Not answered".into() } else { stored.join(", ") },
+        shown_answer: match (question.kind, stored.as_slice()) {
+            (_, []) => "Not answered".into(),
+            (QuestionKind::YesNo | QuestionKind::Acknowledgement, [value]) if value == "yes" => "Yes".into(),
+            (QuestionKind::YesNo, [value]) if value == "no" => "No".into(),
+            _ => stored.join(", "),
+        },
     }
 }
 
