@@ -11,7 +11,6 @@ mod common;
 use common::{TestApp, account, get, organisation, post, sign_in};
 use onramp_domain::application::{SectionKey, SectionState};
 use onramp_domain::{Membership, StaffRole, TeamRole};
-use onramp_store::testing::TestDatabase;
 
 onramp_store::on_both_backends!(
     common::spawn_app;
