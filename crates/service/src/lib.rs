@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod evidence;
 pub mod jobs;
 pub mod legacy;
 pub mod lifecycle;

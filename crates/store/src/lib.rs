@@ -8,6 +8,7 @@
 #[macro_use]
 mod columns;
 mod error;
+mod evidence_types;
 #[allow(clippy::duplicate_mod, reason = "src/shared/ is compiled once per backend on purpose")]
 mod postgres;
 mod rows;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::StoreError;
+pub use evidence_types::{EvidenceFile, EvidenceFiles};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
@@ -47,6 +49,7 @@ pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 /// `Arc<dyn Repository>` or a `Box<dyn UnitOfWork>`. They are imported anonymously: a caller's own names
 /// (`onramp_service::clock::DemoClock`, say) never clash with them.
 pub mod prelude {
+    pub use crate::evidence_types::EvidenceFiles as _;
     pub use crate::traits::{
         Agreements as _, Applications as _, Audit as _, Cases as _, Catalogue as _, DemoClock as _, Invitations as _,
         Jobs as _, Organisations as _, Outbox as _, Repository as _, Sessions as _, Users as _,

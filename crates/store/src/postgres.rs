@@ -23,6 +23,8 @@ mod catalogue;
 mod database;
 #[path = "shared/demo_clock.rs"]
 mod demo_clock;
+#[path = "shared/evidence.rs"]
+mod evidence;
 #[path = "shared/invitations.rs"]
 mod invitations;
 #[path = "shared/jobs.rs"]

@@ -36,6 +36,7 @@ pub trait Repository:
     + DemoClock
     + Catalogue
     + Applications
+    + crate::EvidenceFiles
     + Send
     + Sync
     + std::fmt::Debug

@@ -12,8 +12,13 @@ use crate::{EvidenceFile, EvidenceFiles, StoreError};
 
 const ENTITY: &str = "evidence file";
 
-const COLUMNS: &str = "id, application_id, organisation_id, section_key, question_id, file_name, file_type, size, \
-                       sha256, uploaded_by, uploaded_at";
+/// `EvidenceRow`.
+macro_rules! evidence_columns {
+    () => {
+        "id, application_id, organisation_id, section_key, question_id, file_name, file_type, size, sha256, \
+         uploaded_by, uploaded_at"
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct EvidenceRow {
@@ -56,12 +61,12 @@ impl EvidenceFiles for Store {
     async fn record_evidence(&self, file: &EvidenceFile) -> Result<(), StoreError> {
         let size = i64::try_from(file.size).map_err(|e| corrupt(ENTITY, e))?;
         // Inserted only when the application is the organisation's, so a file never answers another's.
-        let inserted = sqlx::query(
-            "INSERT INTO evidence_files (id, application_id, organisation_id, section_key, question_id, file_name, \
-             file_type, size, sha256, uploaded_by, uploaded_at) \
-             SELECT $1, id, organisation_id, $4, $5, $6, $7, $8, $9, $10, $11 FROM applications \
-             WHERE id = $2 AND organisation_id = $3",
-        )
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO evidence_files (",
+            evidence_columns!(),
+            ") SELECT $1, id, organisation_id, $4, $5, $6, $7, $8, $9, $10, $11 FROM applications \
+             WHERE id = $2 AND organisation_id = $3"
+        ))
         .bind(file.id)
         .bind(file.application_id.0)
         .bind(file.organisation_id.0)
@@ -86,10 +91,11 @@ impl EvidenceFiles for Store {
     }
 
     async fn evidence_of(&self, application: ApplicationId) -> Result<Vec<EvidenceFile>, StoreError> {
-        let rows: Vec<EvidenceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM evidence_files WHERE application_id = $1 \
-             ORDER BY section_key, question_id, uploaded_at, id"
-        )))
+        let rows: Vec<EvidenceRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            evidence_columns!(),
+            " FROM evidence_files WHERE application_id = $1 ORDER BY section_key, question_id, uploaded_at, id"
+        ))
         .bind(application.0)
         .fetch_all(&self.pool)
         .await?;
@@ -98,7 +104,7 @@ impl EvidenceFiles for Store {
 
     async fn evidence_file(&self, id: Uuid) -> Result<Option<EvidenceFile>, StoreError> {
         let row: Option<EvidenceRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM evidence_files WHERE id = $1")))
+            sqlx::query_as(concat!("SELECT ", evidence_columns!(), " FROM evidence_files WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
