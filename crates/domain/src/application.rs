@@ -169,8 +169,20 @@ pub enum ApplicationCommand {
     Approve { section: SectionKey, reference: Option<String>, agreement: Option<ReferencedAgreement> },
     /// A reviewer asks for changes, on the section (`None`) or on questions, with at least one comment.
     RequestChanges { section: SectionKey, comments: Vec<(Option<String>, String)> },
+    /// The supplier adds a stored evidence file (by its id) to an `evidence` question. The file is checked and
+    /// kept by the caller first (`crate::evidence`); the answer is the list of the question's file ids.
+    Attach { section: SectionKey, question: String, file: String },
+    /// The supplier takes a file off an `evidence` question.
+    Detach { section: SectionKey, question: String, file: String },
     /// A reviewer closes the whole application.
     Reject { reason: String },
+    /// DOS-5: a reviewer records the calls and the go-live agreed with the supplier (`None` clears a date). The
+    /// go-live is checked against the demonstration call given here.
+    SetMilestones {
+        preparation_call: Option<jiff::civil::Date>,
+        demonstration_call: Option<jiff::civil::Date>,
+        go_live: Option<jiff::civil::Date>,
+    },
 }
 
 impl ApplicationCommand {
@@ -181,7 +193,10 @@ impl ApplicationCommand {
             Self::Submit { .. } => "application_submit",
             Self::Approve { .. } => "application_approve",
             Self::RequestChanges { .. } => "application_request_changes",
+            Self::Attach { .. } => "evidence_upload",
+            Self::Detach { .. } => "evidence_remove",
             Self::Reject { .. } => "application_reject",
+            Self::SetMilestones { .. } => "application_milestones",
         }
     }
 }
@@ -213,6 +228,18 @@ pub enum ApplicationError {
     NotEditable(SectionState),
     #[error("the section {section} has no question {question}")]
     UnknownQuestion { section: SectionKey, question: String },
+    #[error("{question}: {reason}")]
+    AnswerRefused { question: String, reason: String },
+    #[error("{0} takes uploaded files, not typed answers")]
+    UploadedNotTyped(String),
+    #[error("{0} does not take uploaded files")]
+    NotEvidence(String),
+    #[error("this question does not apply to your organisation or answers")]
+    QuestionHidden,
+    #[error("this question takes at most {0} files: remove one first")]
+    TooManyFiles(u32),
+    #[error("that file is not attached to this question")]
+    FileNotAttached,
     #[error("the section is not complete")]
     Incomplete(Vec<QuestionProblem>),
     #[error("your answers do not meet the eligibility rule of this section, so it cannot be submitted")]
@@ -241,6 +268,9 @@ pub enum ApplicationError {
     FlowMissing(String),
     #[error("a condition of the flow could not be evaluated: {0}")]
     Evaluation(String),
+    /// DOS-5: the go-live date was refused.
+    #[error(transparent)]
+    Milestone(#[from] milestones::MilestoneError),
 }
 
 impl ApplicationError {
@@ -256,6 +286,12 @@ impl ApplicationError {
             Self::SectionHidden => "section_hidden",
             Self::NotEditable(_) => "not_editable",
             Self::UnknownQuestion { .. } => "unknown_question",
+            Self::AnswerRefused { .. } => "answer_refused",
+            Self::UploadedNotTyped(_) => "uploaded_not_typed",
+            Self::NotEvidence(_) => "not_evidence",
+            Self::QuestionHidden => "question_hidden",
+            Self::TooManyFiles(_) => "too_many_files",
+            Self::FileNotAttached => "file_not_attached",
             Self::Incomplete(_) => "incomplete",
             Self::NotEligible => "not_eligible",
             Self::EligibilityFirst(_) => "eligibility_first",
@@ -270,6 +306,7 @@ impl ApplicationError {
             Self::TooLong => "too_long",
             Self::FlowMissing(_) => "flow_missing",
             Self::Evaluation(_) => "evaluation",
+            Self::Milestone(_) => "milestone",
         }
     }
 }
@@ -336,10 +373,72 @@ impl<'a> Plan<'a> {
         self.sections.iter().find(|section| &section.key == key)
     }
 
-    /// DOS-6: every section that applies is approved, so the agreement can be prepared.
+    /// Every section that applies is approved: the application is fully assured.
     pub fn all_approved(&self) -> bool {
         self.sections.iter().filter(|s| s.shown).all(|s| s.state == SectionState::Approved)
     }
+
+    /// DOS-6: every section that applies is approved, except those whose approval records the connection
+    /// agreement itself (they wait for the agreement this makes ready), so the agreement can be prepared.
+    pub fn ready_for_agreement(&self) -> bool {
+        self.sections
+            .iter()
+            .filter(|s| s.shown && !records_agreement(s.section))
+            .all(|s| s.state == SectionState::Approved)
+    }
+
+    /// The sections [`Plan::ready_for_agreement`] still waits for, by title.
+    pub fn waiting_before_agreement(&self) -> Vec<String> {
+        self.sections
+            .iter()
+            .filter(|s| s.shown && !records_agreement(s.section) && s.state != SectionState::Approved)
+            .map(|s| s.section.title.clone())
+            .collect()
+    }
+
+    /// DOS-6: the SHA-256 (lower-case hexadecimal) of the approved answers an agreement rests on: every approved
+    /// section that applies, in order, with its key, its recorded reference and its answers; an evidence answer
+    /// counts by the SHA-256 of each file's content (`file_hashes`, by file id), so the digest pins what the
+    /// files said. The same answers always give the same digest.
+    pub fn approved_answers_sha256(&self, application: &Application, file_hashes: &BTreeMap<String, String>) -> String {
+        let sections: Vec<serde_json::Value> = self
+            .sections
+            .iter()
+            .filter(|s| s.shown && s.state == SectionState::Approved)
+            .filter_map(|planned| {
+                let record = application.sections.get(&planned.key)?;
+                let answers: BTreeMap<&str, serde_json::Value> = planned
+                    .section
+                    .questions
+                    .iter()
+                    .filter(|q| planned.questions_shown.contains(&q.id))
+                    .filter_map(|q| {
+                        let answer = record.answers.get(&q.id)?;
+                        let value = match (q.kind, answer) {
+                            (QuestionKind::Evidence, Answer::Choices(files)) => serde_json::json!(
+                                files
+                                    .iter()
+                                    .map(|id| file_hashes.get(id).cloned().unwrap_or_default())
+                                    .collect::<Vec<_>>()
+                            ),
+                            _ => serde_json::to_value(answer).unwrap_or(serde_json::Value::Null),
+                        };
+                        Some((q.id.as_str(), value))
+                    })
+                    .collect();
+                Some(serde_json::json!({ "section": planned.key.0, "reference": record.reference, "answers": answers }))
+            })
+            .collect();
+        let canonical = serde_json::json!({ "application": application.id.0, "sections": sections }).to_string();
+        let mut hash = crate::evidence::ContentHash::new();
+        hash.update(canonical.as_bytes());
+        hash.finish()
+    }
+}
+
+/// A section whose approval records the connection agreement's number (DOS-4).
+fn records_agreement(section: &Section) -> bool {
+    section.approval.as_ref().is_some_and(|approval| approval.prefix == AGREEMENT_REFERENCE_PREFIX)
 }
 
 fn plan_section<'a>(
@@ -443,14 +542,40 @@ pub fn decide(
         ApplicationCommand::Save { section, answers } => {
             supplier(application, user)?;
             let planned = plan.get(&section).ok_or_else(|| ApplicationError::UnknownSection(section.clone()))?;
+            if !planned.shown {
+                return Err(ApplicationError::SectionHidden);
+            }
             let record = after.sections.entry(section.clone()).or_default();
             if matches!(record.state, SectionState::Submitted | SectionState::Approved) {
                 return Err(ApplicationError::NotEditable(record.state));
             }
             for (question, answer) in answers {
-                if !planned.section.questions.iter().any(|q| q.id == question) {
+                let Some(asked) = planned.section.questions.iter().find(|q| q.id == question) else {
                     return Err(ApplicationError::UnknownQuestion { section, question });
+                };
+                if asked.kind == QuestionKind::Evidence {
+                    return Err(ApplicationError::UploadedNotTyped(asked.label.clone()));
                 }
+                // The answer must be one the question takes, exactly as a form would have given it: an answer of
+                // another kind would make the flow's conditions impossible to evaluate.
+                let answer = match answer {
+                    Some(given) => {
+                        let parsed =
+                            crate::flow::answer::parse_answer(asked, &crate::flow::answer::answer_text(&given))
+                                .map_err(|refused| ApplicationError::AnswerRefused {
+                                    question: question.clone(),
+                                    reason: refused.0,
+                                })?;
+                        if parsed.as_ref() != Some(&given) {
+                            return Err(ApplicationError::AnswerRefused {
+                                question,
+                                reason: format!("not an answer a {} question takes", asked.kind.label()),
+                            });
+                        }
+                        parsed
+                    }
+                    None => None,
+                };
                 match answer {
                     Some(answer) => record.answers.insert(question, answer),
                     None => record.answers.remove(&question),
@@ -499,6 +624,42 @@ pub fn decide(
             record.state = SectionState::Submitted;
             record.comments.clear();
             record.changed_at = Some(now);
+            // DOS-5: the formal review starts when the last section that applies is submitted.
+            let everything_in = plan.sections.iter().filter(|s| s.shown).all(|s| {
+                let state = after.sections.get(&s.key).map(|r| r.state).unwrap_or_default();
+                matches!(state, SectionState::Submitted | SectionState::Approved)
+            });
+            if everything_in {
+                after.milestones.submitted_for_review = Some(now.to_zoned(crate::calendar::london()).date());
+            }
+        }
+        ApplicationCommand::Attach { section, question, file } => {
+            let (asked, record) = evidence_question(&plan, &mut after, application, user, &section, &question)?;
+            let mut files = attached(record, &asked.id);
+            let max = crate::evidence::max_files(&asked.limits);
+            if files.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
+                return Err(ApplicationError::TooManyFiles(max));
+            }
+            if !files.contains(&file) {
+                files.push(file);
+            }
+            record.answers.insert(asked.id.clone(), Answer::Choices(files));
+            touch(record, now);
+        }
+        ApplicationCommand::Detach { section, question, file } => {
+            let (asked, record) = evidence_question(&plan, &mut after, application, user, &section, &question)?;
+            let mut files = attached(record, &asked.id);
+            let before = files.len();
+            files.retain(|attached| attached != &file);
+            if files.len() == before {
+                return Err(ApplicationError::FileNotAttached);
+            }
+            if files.is_empty() {
+                record.answers.remove(&asked.id);
+            } else {
+                record.answers.insert(asked.id.clone(), Answer::Choices(files));
+            }
+            touch(record, now);
         }
         ApplicationCommand::Approve { section, reference, agreement } => {
             let planned = plan.get(&section).ok_or_else(|| ApplicationError::UnknownSection(section.clone()))?;
@@ -578,8 +739,62 @@ pub fn decide(
             let reason = checked_text(&reason, ApplicationError::ReasonRequired)?;
             after.state = ApplicationState::Rejected { reason, by: user.full_name.to_string(), at: now };
         }
+        ApplicationCommand::SetMilestones { preparation_call, demonstration_call, go_live } => {
+            reviewer(application, user)?;
+            let set = milestones::Milestones { preparation_call, demonstration_call, go_live, ..after.milestones };
+            if let Some(go_live) = go_live {
+                set.check_go_live(go_live)?;
+            }
+            after.milestones = set;
+        }
     }
     Ok(after)
+}
+
+/// The shown `evidence` question of an editable section, for the supplier to attach files to or detach from.
+fn evidence_question<'a, 'r>(
+    plan: &Plan<'a>,
+    after: &'r mut Application,
+    application: &Application,
+    user: &User,
+    section: &SectionKey,
+    question: &str,
+) -> Result<(&'a crate::flow::file::Question, &'r mut SectionRecord), ApplicationError> {
+    supplier(application, user)?;
+    let planned = plan.get(section).ok_or_else(|| ApplicationError::UnknownSection(section.clone()))?;
+    if !planned.shown {
+        return Err(ApplicationError::SectionHidden);
+    }
+    let asked =
+        planned.section.questions.iter().find(|q| q.id == question).ok_or_else(|| {
+            ApplicationError::UnknownQuestion { section: section.clone(), question: question.to_owned() }
+        })?;
+    if asked.kind != QuestionKind::Evidence {
+        return Err(ApplicationError::NotEvidence(asked.label.clone()));
+    }
+    if !planned.questions_shown.contains(&asked.id) {
+        return Err(ApplicationError::QuestionHidden);
+    }
+    let record = after.sections.entry(section.clone()).or_default();
+    if matches!(record.state, SectionState::Submitted | SectionState::Approved) {
+        return Err(ApplicationError::NotEditable(record.state));
+    }
+    Ok((asked, record))
+}
+
+/// The ids of the files on an evidence question, kept as its answer.
+fn attached(record: &SectionRecord, question: &str) -> Vec<String> {
+    match record.answers.get(question) {
+        Some(Answer::Choices(files)) => files.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn touch(record: &mut SectionRecord, now: Timestamp) {
+    if record.state == SectionState::NotStarted {
+        record.state = SectionState::InProgress;
+    }
+    record.changed_at = Some(now);
 }
 
 fn reviewer(application: &Application, user: &User) -> Result<(), ApplicationError> {

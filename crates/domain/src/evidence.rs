@@ -28,6 +28,11 @@ const MIB: u64 = 1024 * KIB;
 pub const DEFAULT_MAX_FILES: u32 = 1;
 /// How large a file may be when its question does not say (`max_bytes`): 10 MB.
 pub const DEFAULT_MAX_BYTES: u64 = 10 * MIB;
+/// The largest `max_bytes` a flow may give a question: 100 MB, so one upload stays within what the portal
+/// takes in a request.
+pub const LARGEST_FILE: u64 = 100 * MIB;
+/// The most files a flow may let one question take (`max_files`).
+pub const MOST_FILES: u32 = 20;
 /// The longest file name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 /// How many bytes from the start of a file [`sniff`] should be given (fewer when the file is shorter). Office
@@ -162,7 +167,7 @@ pub enum EvidenceError {
     TooManyFiles { max: u32 },
     #[error("The file must not be empty")]
     Empty,
-    #[error("The file must be smaller than {}", human_size(*.max))]
+    #[error("The file must be {} or smaller", human_size(*.max))]
     TooLarge { max: u64 },
     #[error("{}", type_not_allowed(.allowed, *.found))]
     TypeNotAllowed { allowed: Vec<FileType>, found: Option<FileType> },
@@ -616,7 +621,7 @@ mod tests {
         assert_eq!(check_upload(&question, 0, "a/b.pdf", 1, pdf), Err(EvidenceError::NameHasSeparator));
         assert_eq!(check_upload(&question, 0, "a.pdf", 0, pdf), Err(EvidenceError::Empty));
         let large = check_upload(&question, 0, "a.pdf", 10 * MIB + 1, pdf).unwrap_err();
-        assert_eq!(large.to_string(), "The file must be smaller than 10 MB");
+        assert_eq!(large.to_string(), "The file must be 10 MB or smaller");
         let png = check_upload(&question, 0, "report.pdf", 10, Some(FileType::Png)).unwrap_err();
         assert_eq!(png.to_string(), "The file must be a PDF or Word document (this one is a PNG image)");
         assert_eq!(png.code(), "type_not_allowed");
@@ -649,7 +654,7 @@ mod tests {
             "The file must be an Excel spreadsheet, MP4 video or JPEG image (this one is an SVG image)"
         );
         let large = check_upload(&three, 0, "a.xlsx", 2_621_441, Some(FileType::Xlsx)).unwrap_err();
-        assert_eq!(large.to_string(), "The file must be smaller than 2.5 MB");
+        assert_eq!(large.to_string(), "The file must be 2.5 MB or smaller");
         let jpg = check_upload(&three, 0, "a.png", 9, Some(FileType::Jpg)).unwrap_err();
         assert_eq!(jpg.to_string(), "The file name must end in .jpg or .jpeg, as the file is a JPEG image");
         let nothing = check_upload(&limits(&["doc"], None, None), 0, "a.pdf", 9, Some(FileType::Pdf)).unwrap_err();

@@ -27,7 +27,8 @@ pub use api_product::ApiProduct;
 pub use clock::Clock;
 pub use identifiers::{AgreementNumber, CaseNumber, CompanyNumber, EmailAddress, OdsCode, ReferenceError};
 pub use organisation::{
-    NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind, time_ordered_uuid,
+    KindChangeError, NewOrganisation, Organisation, OrganisationId, OrganisationInput, OrganisationKind,
+    time_ordered_uuid,
 };
 pub use provider::Provider;
 pub use user::{AddressNotVerified, Membership, NewUser, Password, PersonName, StaffRole, TeamRole, User, UserId};

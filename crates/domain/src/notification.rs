@@ -133,9 +133,19 @@ pub enum Notification {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ApplicationEvent {
     Submitted,
-    ChangesRequested { comments: usize },
+    ChangesRequested {
+        comments: usize,
+    },
     Approved,
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
+    /// DOS-5: a reviewer set the calls and the go-live agreed with the supplier; what they are now.
+    MilestonesChanged {
+        preparation_call: Option<jiff::civil::Date>,
+        demonstration_call: Option<jiff::civil::Date>,
+        go_live: Option<jiff::civil::Date>,
+    },
 }
 
 /// A notification as the outbox keeps it.

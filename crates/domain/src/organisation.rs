@@ -218,6 +218,51 @@ impl Organisation {
     }
 }
 
+/// Why an organisation's kind was not changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KindChangeError {
+    #[error("only the provider's agreement team can change the kind of an organisation")]
+    NotAgreementTeam,
+    #[error("a commercial supplier needs its Companies House number, and this organisation has none on record")]
+    CompanyNumberMissing,
+    #[error(
+        "this organisation has a company registration number on record, but for the kind \"{0}\" its ODS code \
+         stands in the number's place"
+    )]
+    CompanyNumberOnRecord(String),
+}
+
+impl KindChangeError {
+    /// A stable code for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotAgreementTeam => "not_agreement_team",
+            Self::CompanyNumberMissing => "company_number_missing",
+            Self::CompanyNumberOnRecord(_) => "company_number_on_record",
+        }
+    }
+}
+
+impl NewOrganisation {
+    /// ORG-3: the details with the kind changed to `kind` by `user`. Only the provider's agreement team (who
+    /// decide who needs a connection agreement) may change a kind, so only they can make an organisation part of
+    /// the provider, or take it out. The other fields stay as they are, so the new kind must fit them (ORG-2): a
+    /// commercial supplier has a company number on record, a public healthcare or non-UK body has none.
+    pub fn with_kind(&self, kind: OrganisationKind, user: &crate::User) -> Result<Self, KindChangeError> {
+        if !user.has_staff_role(crate::StaffRole::AgreementTeam) {
+            return Err(KindChangeError::NotAgreementTeam);
+        }
+        match (kind, &self.company_number) {
+            (OrganisationKind::Commercial, None) => return Err(KindChangeError::CompanyNumberMissing),
+            (kind, Some(_)) if kind.ods_code_stands_for_company_number() => {
+                return Err(KindChangeError::CompanyNumberOnRecord(kind.label().to_owned()));
+            }
+            _ => {}
+        }
+        Ok(Self { kind, ..self.clone() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +333,46 @@ mod tests {
         assert_eq!(
             needing,
             [OrganisationKind::Commercial, OrganisationKind::PublicHealthcare, OrganisationKind::NonUk]
+        );
+    }
+
+    fn person(roles: Vec<crate::StaffRole>) -> crate::User {
+        crate::User {
+            id: crate::UserId(Uuid::nil()),
+            email: EmailAddress::parse("someone@provider.example").unwrap_or_else(|_| unreachable!()),
+            full_name: crate::PersonName::parse("Some One").unwrap_or_else(|_| unreachable!()),
+            password_hash: None,
+            staff_roles: roles,
+            membership: None,
+            created_at: Timestamp::UNIX_EPOCH,
+            email_verified_at: Some(Timestamp::UNIX_EPOCH),
+        }
+    }
+
+    #[test]
+    fn org3_only_the_agreement_team_changes_a_kind_and_the_new_kind_must_fit_the_company_number() {
+        let team = person(vec![crate::StaffRole::AgreementTeam]);
+        let Ok(acme) = NewOrganisation::parse(&commercial()) else { panic!("commercial parses") };
+        for someone in [person(vec![]), person(vec![crate::StaffRole::Reviewer, crate::StaffRole::Admin])] {
+            assert_eq!(
+                acme.with_kind(OrganisationKind::ProviderInternal, &someone),
+                Err(KindChangeError::NotAgreementTeam)
+            );
+        }
+        let internal = acme.with_kind(OrganisationKind::ProviderInternal, &team);
+        assert_eq!(internal.as_ref().map(|o| o.kind), Ok(OrganisationKind::ProviderInternal));
+        assert_eq!(internal.as_ref().map(|o| o.company_number.clone()), Ok(acme.company_number.clone()), "kept");
+        assert_eq!(
+            acme.with_kind(OrganisationKind::NonUk, &team).map_err(|e| e.to_string()),
+            Err("this organisation has a company registration number on record, but for the kind \"Organisation \
+                 outside the UK\" its ODS code stands in the number's place"
+                .into())
+        );
+        let trust = NewOrganisation { kind: OrganisationKind::PublicHealthcare, company_number: None, ..acme };
+        assert_eq!(trust.with_kind(OrganisationKind::Commercial, &team), Err(KindChangeError::CompanyNumberMissing));
+        assert_eq!(
+            trust.with_kind(OrganisationKind::ProviderInternal, &team).map(|o| o.kind),
+            Ok(OrganisationKind::ProviderInternal)
         );
     }
 }

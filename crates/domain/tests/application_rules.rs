@@ -347,10 +347,13 @@ fn org3_a_provider_internal_organisation_has_no_legal_section_to_answer() {
     let plan = Plan::of(&application, &pinned, &internal).unwrap();
     assert!(!plan.get(&key("standard-api/approved_agreement")).unwrap().shown);
     let save = ApplicationCommand::Save { section: key("standard-api/approved_agreement"), answers: BTreeMap::new() };
-    let saved = decide(&application, &pinned, &internal, &world.owner, save, now()).unwrap();
+    assert_eq!(
+        decide(&application, &pinned, &internal, &world.owner, save, now()),
+        Err(ApplicationError::SectionHidden)
+    );
     let submit = ApplicationCommand::Submit { section: key("standard-api/approved_agreement") };
     assert_eq!(
-        decide(&saved, &pinned, &internal, &world.owner, submit, now()).unwrap_err(),
+        decide(&application, &pinned, &internal, &world.owner, submit, now()).unwrap_err(),
         ApplicationError::SectionHidden
     );
 }
@@ -375,4 +378,118 @@ fn dos1_an_application_keeps_the_flow_version_it_started_on() {
         Plan::of(&application, &only_v2, &commercial()).unwrap_err(),
         ApplicationError::FlowMissing("standard-api version 1".into())
     );
+}
+
+fn set_milestones(
+    preparation_call: Option<jiff::civil::Date>,
+    demonstration_call: Option<jiff::civil::Date>,
+    go_live: Option<jiff::civil::Date>,
+) -> ApplicationCommand {
+    ApplicationCommand::SetMilestones { preparation_call, demonstration_call, go_live }
+}
+
+#[test]
+fn dos5_a_reviewer_sets_the_calls_and_the_go_live_and_the_supplier_does_not() {
+    use jiff::civil::date;
+    let world = World::new();
+    let application = world.application(&["standard-api"]);
+    let command = set_milestones(Some(date(2026, 12, 1)), Some(date(2026, 12, 10)), Some(date(2027, 4, 12)));
+    assert_eq!(command.action(), "application_milestones");
+    for (who, refusal) in [
+        (&world.owner, ApplicationError::NotReviewer),
+        (&world.viewer, ApplicationError::NotReviewer),
+        (&world.outsider, ApplicationError::NotYours),
+        (&world.live_service, ApplicationError::NotReviewer),
+    ] {
+        assert_eq!(act(&world, &application, who, command.clone()).unwrap_err(), refusal, "{}", who.full_name);
+    }
+    let set = act(&world, &application, &world.reviewer, command).unwrap();
+    let milestones = &set.milestones;
+    assert_eq!(
+        (milestones.preparation_call, milestones.demonstration_call, milestones.go_live),
+        (Some(date(2026, 12, 1)), Some(date(2026, 12, 10)), Some(date(2027, 4, 12)))
+    );
+    assert_eq!(milestones.nominal_go_live(), Some(date(2027, 4, 10)));
+    assert_eq!(milestones.go_live_warning(), None);
+    assert_eq!(set.sections, application.sections, "nothing else changes");
+
+    // Clearing a date is allowed; what the submission recorded stays.
+    let mut submitted = set.clone();
+    submitted.milestones.submitted_for_review = Some(date(2026, 12, 3));
+    let cleared = act(&world, &submitted, &world.reviewer, set_milestones(None, Some(date(2026, 12, 10)), None));
+    let cleared = cleared.unwrap().milestones;
+    assert_eq!((cleared.preparation_call, cleared.go_live), (None, None));
+    assert_eq!(cleared.submitted_for_review, Some(date(2026, 12, 3)), "set by the last submission, not here");
+}
+
+#[test]
+fn dos5_a_go_live_on_a_bank_holiday_or_not_after_the_new_demonstration_call_is_refused_and_a_weekend_warned() {
+    use jiff::civil::date;
+    let world = World::new();
+    let application = world.application(&["standard-api"]);
+    let christmas = set_milestones(None, Some(date(2026, 12, 10)), Some(date(2026, 12, 28)));
+    let refused = act(&world, &application, &world.reviewer, christmas).unwrap_err();
+    assert_eq!(refused.code(), "milestone");
+    assert_eq!(
+        refused.to_string(),
+        "28 December 2026 is a bank holiday in England: choose a working day for the go-live"
+    );
+
+    // The go-live is checked against the demonstration call of the same command, not the stored one.
+    let agreed = act(
+        &world,
+        &application,
+        &world.reviewer,
+        set_milestones(None, Some(date(2026, 12, 10)), Some(date(2027, 1, 11))),
+    )
+    .unwrap();
+    let later_call = set_milestones(None, Some(date(2027, 1, 12)), Some(date(2027, 1, 11)));
+    let refused = act(&world, &agreed, &world.reviewer, later_call).unwrap_err();
+    assert_eq!(refused.to_string(), "the go-live must come after the demonstration call on 12 January 2027");
+
+    let weekend = set_milestones(None, Some(date(2026, 12, 10)), Some(date(2027, 1, 9)));
+    let saved = act(&world, &agreed, &world.reviewer, weekend).unwrap();
+    assert_eq!(saved.milestones.go_live, Some(date(2027, 1, 9)), "a weekend is allowed");
+    assert!(
+        saved.milestones.go_live_warning().unwrap().starts_with("Saturday 9 January 2027 is a weekend"),
+        "and warned"
+    );
+
+    let rejected = act(&world, &agreed, &world.reviewer, ApplicationCommand::Reject { reason: "No.".into() }).unwrap();
+    let again = act(&world, &rejected, &world.reviewer, set_milestones(None, None, None)).unwrap_err();
+    assert!(matches!(again, ApplicationError::Rejected { .. }), "{again:?}");
+}
+
+#[test]
+fn dos3_an_answer_of_the_wrong_kind_is_refused_and_nothing_is_saved() {
+    let world = World::new();
+    let application = world.application(&["standard-api"]);
+    let eligibility = key("eligibility");
+    let save =
+        |given: &[(&str, Answer)]| ApplicationCommand::Save { section: eligibility.clone(), answers: answers(given) };
+    let refused = act(&world, &application, &world.owner, save(&[("use_case_fits", Answer::Number(3.0))])).unwrap_err();
+    assert!(
+        matches!(&refused, ApplicationError::AnswerRefused { question, .. } if question == "use_case_fits"),
+        "{refused}"
+    );
+    let refused = act(&world, &application, &world.owner, save(&[("use_case_fits", Answer::Text("banana".into()))]));
+    assert!(matches!(refused, Err(ApplicationError::AnswerRefused { .. })), "{refused:?}");
+    let padded =
+        act(&world, &application, &world.owner, save(&[("use_case", Answer::Text("  Shows details ".into()))]));
+    assert!(
+        matches!(padded, Err(ApplicationError::AnswerRefused { .. })),
+        "stored only as a form gives it: {padded:?}"
+    );
+    let saved = act(&world, &application, &world.owner, save(&[("use_case", Answer::Text("Shows details".into()))]));
+    assert_eq!(saved.unwrap().sections[&eligibility].answers["use_case"], Answer::Text("Shows details".into()));
+}
+
+#[test]
+fn dos3_a_section_that_does_not_apply_cannot_be_saved_either() {
+    let world = World::new();
+    let application = world.application(&["identity-service"]);
+    let plan = Plan::of(&application, &world.pinned(), &commercial()).unwrap();
+    let hidden = plan.sections.iter().find(|s| !s.shown).expect("a section a non-IM1 supplier does not see");
+    let command = ApplicationCommand::Save { section: hidden.key.clone(), answers: BTreeMap::new() };
+    assert_eq!(act(&world, &application, &world.owner, command), Err(ApplicationError::SectionHidden));
 }

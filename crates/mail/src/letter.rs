@@ -334,6 +334,33 @@ pub fn compose(notification: &Notification, head: &Letterhead, extras: Extras<'_
                         .questions()
                         .done()
                 }
+                ApplicationEvent::MilestonesChanged { preparation_call, demonstration_call, go_live } => {
+                    let milestones = onramp_domain::application::milestones::Milestones {
+                        preparation_call: *preparation_call,
+                        demonstration_call: *demonstration_call,
+                        go_live: *go_live,
+                        submitted_for_review: None,
+                    };
+                    let day = |date: Option<jiff::civil::Date>| date.map_or_else(|| "not set yet".to_owned(), long_date);
+                    let mut draft = Draft::new(head, format!("Milestones updated: {product_name}"), "Hello")
+                        .say(format!(
+                            "The provider has recorded the dates agreed with you for your application for {product_name}:"
+                        ))
+                        .list([
+                            format!("Preparation call: {}", day(milestones.preparation_call)),
+                            format!("Product demonstration call: {}", day(milestones.demonstration_call)),
+                            format!(
+                                "Nominal go-live (four months after the demonstration call): {}",
+                                day(milestones.nominal_go_live())
+                            ),
+                            format!("Agreed go-live: {}", day(milestones.go_live)),
+                        ]);
+                    draft = draft.link("Open the application", &page);
+                    if let Some(warning) = milestones.go_live_warning() {
+                        draft = draft.then(format!("{warning}."));
+                    }
+                    draft.questions().done()
+                }
             }
         }
     }

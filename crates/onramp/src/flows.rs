@@ -63,10 +63,23 @@ pub fn check(paths: &[PathBuf], products: Option<&Path>) -> anyhow::Result<()> {
             }
         }
     }
+    // What holds only across files: one id per flow, and shared sections defined alike.
+    let catalogue = match FlowCatalogue::load(loaded.iter().map(|(name, text)| (name.as_str(), text.as_str()))) {
+        Ok(catalogue) => Some(catalogue),
+        Err(found) => {
+            let files: std::collections::BTreeSet<&str> = found.iter().map(|p| p.file.as_str()).collect();
+            broken += files.len();
+            problems += found.len();
+            for problem in &found {
+                writeln!(err, "{problem}")?;
+            }
+            None
+        }
+    };
     let mut checked = files.len();
-    if let Some(path) = products {
+    if let (Some(path), Some(catalogue)) = (products, &catalogue) {
         checked += 1;
-        let found = check_products(path, &loaded);
+        let found = check_products(path, catalogue);
         if found.is_empty() {
             writeln!(out, "{}: the product catalogue holds", path.display())?;
         } else {
@@ -84,17 +97,13 @@ pub fn check(paths: &[PathBuf], products: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// The problems of a product catalogue file, checked against the flows that loaded.
-fn check_products(path: &Path, flows: &[(String, String)]) -> Vec<String> {
+fn check_products(path: &Path, flows: &FlowCatalogue) -> Vec<String> {
     let name = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => return vec![format!("{name}: cannot read it: {error}")],
     };
-    let flows = match FlowCatalogue::load(flows.iter().map(|(name, text)| (name.as_str(), text.as_str()))) {
-        Ok(flows) => flows,
-        Err(problems) => return problems.iter().map(ToString::to_string).collect(),
-    };
-    match ProductCatalogue::load(&name, &text, &flows) {
+    match ProductCatalogue::load(&name, &text, flows) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.iter().map(ToString::to_string).collect(),
     }

@@ -17,6 +17,14 @@ pub async fn serve(config: Config, demo_mode: bool) -> anyhow::Result<()> {
     }
     .context("loading the API catalogue, flows and terms")?;
 
+    let evidence = onramp_service::evidence::FolderFileStore::new(context.config.evidence_folder());
+    let a_day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 60 * 60);
+    match evidence.remove_partial_files(a_day_ago).await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, folder = %evidence.root().display(), "removed unfinished uploads"),
+        Err(error) => tracing::warn!(%error, folder = %evidence.root().display(), "could not tidy the evidence folder"),
+    }
+
     let sign_ins = if demo_mode { demo::seed(&context).await.context("loading demo data")? } else { Vec::new() };
 
     let listener = tokio::net::TcpListener::bind(context.config.listen)

@@ -14,7 +14,7 @@ use onramp_domain::flow::evaluate::OrganisationFacts;
 use onramp_domain::flow::file::{self, Flow};
 use onramp_domain::notification::{ApplicationEvent, Notification};
 use onramp_domain::{AgreementNumber, ApiProduct, Organisation, TeamRole, User, time_ordered_uuid};
-use onramp_store::{AuditEntry, NewNotification, StoreError, UnitOfWork};
+use onramp_store::{AuditEntry, EvidenceFile, NewNotification, StoreError, UnitOfWork};
 
 use crate::AppContext;
 
@@ -156,7 +156,25 @@ pub async fn act(
     context: &AppContext,
     user: &User,
     id: ApplicationId,
+    command: ApplicationCommand,
+) -> Result<Application> {
+    act_with(context, user, id, command, None).await
+}
+
+/// An evidence file recorded or forgotten in the same transaction as the answer that lists it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FileChange<'a> {
+    Recorded(&'a EvidenceFile),
+    Removed(&'a EvidenceFile),
+}
+
+/// [`act`], with the evidence record that goes with an attach or a detach.
+pub(crate) async fn act_with(
+    context: &AppContext,
+    user: &User,
+    id: ApplicationId,
     mut command: ApplicationCommand,
+    file: Option<FileChange<'_>>,
 ) -> Result<Application> {
     let seen = application_for(context, user, id).await?;
     // DOS-4: what the approval's agreement number names, looked up before the decision.
@@ -186,19 +204,32 @@ pub async fn act(
     let section = section_of(&command);
     let after = onramp_domain::application::decide(&application, &pinned, &facts, user, command, now)?;
     work.save_application(&after, now).await?;
+    let mut recorded = serde_json::json!({
+        "section": section.as_ref().map(|key| key.0.clone()),
+        "state": section.as_ref().and_then(|key| after.sections.get(key)).map(|s| s.state.as_str()),
+    });
+    match file {
+        Some(FileChange::Recorded(evidence)) => {
+            work.record_evidence(evidence).await?;
+            recorded["file"] = file_facts(evidence);
+        }
+        Some(FileChange::Removed(evidence)) => {
+            work.remove_evidence(evidence.id).await?;
+            recorded["file"] = file_facts(evidence);
+        }
+        None => {}
+    }
+    if after.milestones != application.milestones {
+        // DOS-5: the dates before and after, so the log shows what was agreed when.
+        recorded["milestones"] = serde_json::json!({ "before": &application.milestones, "after": &after.milestones });
+    }
     let entry = AuditEntry {
         actor: user.actor(),
         action: action.into(),
         entity: "application".into(),
         entity_id: id.0.to_string(),
         before: section.as_ref().and_then(|key| application.sections.get(key)).map(|s| s.state.as_str().to_owned()),
-        after: Some(
-            serde_json::json!({
-                "section": section.as_ref().map(|key| key.0.clone()),
-                "state": section.as_ref().and_then(|key| after.sections.get(key)).map(|s| s.state.as_str()),
-            })
-            .to_string(),
-        ),
+        after: Some(recorded.to_string()),
     };
     work.append_audit(&entry, now).await?;
     if let Some(event) = event {
@@ -213,26 +244,44 @@ pub async fn act(
     Ok(after)
 }
 
+/// What the audit log keeps of an evidence file.
+pub(crate) fn file_facts(file: &EvidenceFile) -> serde_json::Value {
+    serde_json::json!({
+        "id": file.id.to_string(),
+        "question": &file.question_id,
+        "name": &file.file_name,
+        "type": file.file_type.as_str(),
+        "size": file.size,
+        "sha256": &file.sha256,
+    })
+}
+
 fn section_of(command: &ApplicationCommand) -> Option<SectionKey> {
     match command {
         ApplicationCommand::Save { section, .. }
         | ApplicationCommand::Submit { section }
         | ApplicationCommand::Approve { section, .. }
-        | ApplicationCommand::RequestChanges { section, .. } => Some(section.clone()),
-        ApplicationCommand::Reject { .. } => None,
+        | ApplicationCommand::RequestChanges { section, .. }
+        | ApplicationCommand::Attach { section, .. }
+        | ApplicationCommand::Detach { section, .. } => Some(section.clone()),
+        ApplicationCommand::Reject { .. } | ApplicationCommand::SetMilestones { .. } => None,
     }
 }
 
-/// The message a command sends, if any: saving tells nobody.
+/// The message a command sends, if any: saving and attaching files tell nobody.
 fn event_of(command: &ApplicationCommand) -> Option<ApplicationEvent> {
     match command {
-        ApplicationCommand::Save { .. } => None,
+        ApplicationCommand::Save { .. } | ApplicationCommand::Attach { .. } | ApplicationCommand::Detach { .. } => None,
         ApplicationCommand::Submit { .. } => Some(ApplicationEvent::Submitted),
         ApplicationCommand::Approve { .. } => Some(ApplicationEvent::Approved),
         ApplicationCommand::RequestChanges { comments, .. } => Some(ApplicationEvent::ChangesRequested {
             comments: comments.iter().filter(|(_, text)| !text.trim().is_empty()).count(),
         }),
         ApplicationCommand::Reject { reason } => Some(ApplicationEvent::Rejected { reason: reason.trim().to_owned() }),
+        // DOS-5: the dates agreed on the calls go to the organisation, so both sides hold the same ones.
+        &ApplicationCommand::SetMilestones { preparation_call, demonstration_call, go_live } => {
+            Some(ApplicationEvent::MilestonesChanged { preparation_call, demonstration_call, go_live })
+        }
     }
 }
 

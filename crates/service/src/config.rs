@@ -42,6 +42,16 @@ pub struct Config {
     pub public_url: Option<String>,
     pub mail: MailSettings,
     pub catalogue: CatalogueSettings,
+    pub evidence: EvidenceSettings,
+}
+
+/// Where uploaded evidence files are kept (DOS-1, DOS-3), each under a random id.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceSettings {
+    /// Unset, an `evidence` folder beside the SQLite database file (or in the working directory on
+    /// PostgreSQL). On several instances it must be one shared folder.
+    pub folder: Option<PathBuf>,
 }
 
 /// Where the provider's API catalogue, assurance flows and terms versions are read from at start-up (SPEC §4,
@@ -200,6 +210,7 @@ impl Default for Config {
             public_url: None,
             mail: MailSettings { from_address: None, from_name: None, folder: None, smtp: None },
             catalogue: CatalogueSettings::default(),
+            evidence: EvidenceSettings::default(),
             sign_in: SignInSettings { attempts_per_address: 20, refill_seconds: 3 },
             agreements: AgreementSettings {
                 acceptance_days: 90,
@@ -246,12 +257,19 @@ impl Config {
 
     /// Where the folder transport writes `.eml` files.
     pub fn mail_folder(&self) -> PathBuf {
-        if let Some(folder) = &self.mail.folder {
-            return folder.clone();
-        }
+        self.mail.folder.clone().unwrap_or_else(|| self.beside_database("mail"))
+    }
+
+    /// Where evidence files are kept (see [`EvidenceSettings`]).
+    pub fn evidence_folder(&self) -> PathBuf {
+        self.evidence.folder.clone().unwrap_or_else(|| self.beside_database("evidence"))
+    }
+
+    /// A folder beside the SQLite database file, or in the working directory on PostgreSQL.
+    fn beside_database(&self, name: &str) -> PathBuf {
         match self.database_url.sqlite_file() {
-            Some(file) => file.parent().map_or_else(|| PathBuf::from("mail"), |dir| dir.join("mail")),
-            None => PathBuf::from("mail"),
+            Some(file) => file.parent().map_or_else(|| PathBuf::from(name), |dir| dir.join(name)),
+            None => PathBuf::from(name),
         }
     }
 

@@ -98,9 +98,10 @@ impl FolderFileStore {
         self.root.join(id.simple().to_string())
     }
 
-    /// Removes the `.part` files of uploads a crash interrupted; call it at start-up, before uploads are taken.
+    /// Removes the `.part` files of uploads a crash interrupted, those last written before `cutoff`; call it at
+    /// start-up with a cutoff well before any upload still running (another instance may share the folder).
     /// Returns how many there were.
-    pub async fn remove_partial_files(&self) -> io::Result<usize> {
+    pub async fn remove_partial_files(&self, cutoff: std::time::SystemTime) -> io::Result<usize> {
         let mut entries = match tokio::fs::read_dir(&self.root).await {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -108,7 +109,11 @@ impl FolderFileStore {
         };
         let mut removed = 0;
         while let Some(entry) = entries.next_entry().await? {
-            if entry.file_name().to_string_lossy().ends_with(PARTIAL_SUFFIX) {
+            if !entry.file_name().to_string_lossy().ends_with(PARTIAL_SUFFIX) {
+                continue;
+            }
+            let written = entry.metadata().await?.modified()?;
+            if written < cutoff {
                 tokio::fs::remove_file(entry.path()).await?;
                 removed += 1;
             }

@@ -2,6 +2,8 @@
 //! [`AppContext`], the one value the web layer, the CLI and the job worker share.
 
 pub mod accounts;
+pub mod application_agreement;
+pub mod application_files;
 pub mod applications;
 pub mod audit;
 pub mod cases;
@@ -67,6 +69,8 @@ pub struct AppContext {
     pub mailer: Arc<mail::Mailer>,
     /// Set in demo mode only: the clock staff may move forward from the portal. It is also `clock`.
     pub demo_clock: Option<Arc<clock::DemoClock>>,
+    /// Where uploaded evidence is kept: the configured folder, unless a caller puts another store in.
+    pub files: Arc<dyn evidence::FileStore>,
 }
 
 impl AppContext {
@@ -76,6 +80,7 @@ impl AppContext {
         let mailer = Arc::new(mail::Mailer::from_config(&config)?);
         let content = catalogue::read(&config.catalogue)?;
         let products = catalogue::record(&content, store.as_ref(), clock.now()).await?;
+        let files: Arc<dyn evidence::FileStore> = Arc::new(evidence::FolderFileStore::new(config.evidence_folder()));
         Ok(Self {
             mailer,
             config: Arc::new(config),
@@ -85,6 +90,7 @@ impl AppContext {
             flows: Arc::new(content.flows),
             products: Arc::new(products),
             demo_clock: None,
+            files,
         })
     }
 

@@ -271,6 +271,15 @@ async fn run(
     Ok(saved)
 }
 
+/// The application a new agreement is created from (DOS-6), recorded with it in one transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct FromApplication {
+    pub application: onramp_domain::application::ApplicationId,
+    pub answers_sha256: String,
+    /// The audit entry of the link, written with it.
+    pub audit: AuditEntry,
+}
+
 async fn organisation_of(context: &AppContext, agreement: AgreementId) -> Result<OrganisationId> {
     context
         .store
@@ -301,6 +310,18 @@ pub async fn create(
     products: Vec<ApiProduct>,
     origin: Origin,
 ) -> Result<Agreement> {
+    create_with(context, staff, organisation, products, origin, None).await
+}
+
+/// [`create`], recording the application it comes from when there is one.
+pub(crate) async fn create_with(
+    context: &AppContext,
+    staff: &User,
+    organisation: OrganisationId,
+    products: Vec<ApiProduct>,
+    origin: Origin,
+    source: Option<FromApplication>,
+) -> Result<Agreement> {
     let actor = agreement_team_actor(staff)?;
     let now = context.clock.now();
     let terms_version = current_terms_version(context).await?;
@@ -318,7 +339,14 @@ pub async fn create(
     let new = allocate(work.as_mut(), now, products, terms_version).await?;
     let case = allocate_case(work.as_mut()).await?;
     let id = new.id;
-    let saved = run(context, work, &chain, Command::Create { new, case, origin, actor }, now, None).await?;
+    let command = Command::Create { new, case, origin, actor };
+    let decision = decide(&chain, command.clone(), now, &context.config.rules())?;
+    let saved = write(work.as_mut(), &command, decision, now, None).await?;
+    if let Some(source) = source {
+        work.record_agreement_source(id, source.application, &source.answers_sha256, now).await?;
+        work.append_audit(&source.audit, now).await?;
+    }
+    work.commit().await?;
     saved.into_iter().find(|a| a.id == id).ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 

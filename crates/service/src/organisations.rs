@@ -1,6 +1,9 @@
 //! Registering an organisation and nominating onboarding contacts (SPEC §1, ORG-1..ORG-4).
 
-use onramp_domain::{FieldErrors, Membership, NewOrganisation, Organisation, OrganisationInput, User};
+use onramp_domain::{
+    FieldErrors, KindChangeError, Membership, NewOrganisation, Organisation, OrganisationId, OrganisationInput,
+    OrganisationKind, User,
+};
 use onramp_store::{AuditEntry, StoreError};
 use serde_json::json;
 
@@ -18,6 +21,9 @@ pub enum OrganisationError {
     NotMember,
     #[error("viewers cannot nominate onboarding contacts; ask an owner or admin of your organisation")]
     Viewer,
+    /// ORG-3: the kind was not changed.
+    #[error(transparent)]
+    Kind(#[from] KindChangeError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -94,4 +100,36 @@ pub async fn nominate_onboarding_contact(context: &AppContext, user: &User) -> R
     work.append_audit(&entry, now).await?;
     work.commit().await?;
     Ok(nominated)
+}
+
+/// ORG-3: the provider's agreement team changes an organisation's kind, the only way an organisation becomes part
+/// of the provider (and so needs no connection agreement) or stops being so. Decided under the organisation's
+/// lock on what is stored then, and written with its audit entry in one transaction; the same kind again changes
+/// nothing and logs nothing. Returns the organisation afterwards.
+pub async fn set_kind(
+    context: &AppContext,
+    user: &User,
+    organisation: OrganisationId,
+    kind: OrganisationKind,
+) -> Result<Organisation, OrganisationError> {
+    let now = context.clock.now();
+    let mut work = context.store.begin(organisation).await?;
+    let before = work.organisation().clone();
+    let changed = before.details.with_kind(kind, user)?;
+    if changed == before.details {
+        return Ok(before);
+    }
+    work.set_organisation_kind(kind).await?;
+    let after = work.organisation().clone();
+    let entry = AuditEntry {
+        actor: user.actor(),
+        action: "organisation_kind_change".into(),
+        entity: "organisation".into(),
+        entity_id: organisation.0.to_string(),
+        before: Some(json!({ "kind": before.details.kind.as_str() }).to_string()),
+        after: Some(json!({ "kind": after.details.kind.as_str() }).to_string()),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
+    Ok(after)
 }

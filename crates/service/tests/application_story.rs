@@ -95,7 +95,7 @@ async fn dos3_dos4_an_application_walks_the_standard_flow_to_approval(world: Wor
                 ("service_desk_acknowledged", Answer::YesNo(true)),
             ]),
         ),
-        ("standard-api/conformance", answers(vec![("test_report", Answer::Choices(vec!["report-1".into()]))])),
+        ("standard-api/conformance", BTreeMap::new()),
         (
             "standard-api/approved_agreement",
             answers(vec![
@@ -106,6 +106,26 @@ async fn dos3_dos4_an_application_walks_the_standard_flow_to_approval(world: Wor
     ];
     for (section, given) in sections {
         act(&owner, ApplicationCommand::Save { section: key(section), answers: given }).await.unwrap();
+        if section == "standard-api/conformance" {
+            let typed = answers(vec![("test_report", Answer::Choices(vec!["report-1".into()]))]);
+            let refused = act(&owner, ApplicationCommand::Save { section: key(section), answers: typed }).await;
+            assert!(matches!(refused, Err(ApplicationServiceError::Rule(ApplicationError::UploadedNotTyped(_)))));
+            let missing = act(&owner, ApplicationCommand::Submit { section: key(section) }).await;
+            assert!(matches!(missing, Err(ApplicationServiceError::Rule(ApplicationError::Incomplete(_)))));
+            let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n";
+            let source = onramp_service::evidence::ReadChunks(&pdf[..]);
+            onramp_service::application_files::upload(
+                &world.context,
+                &owner,
+                id,
+                &key(section),
+                "test_report",
+                "report.pdf",
+                source,
+            )
+            .await
+            .unwrap();
+        }
         act(&owner, ApplicationCommand::Submit { section: key(section) }).await.unwrap();
     }
     for section in ["contacts", "standard-api/service", "standard-api/conformance"] {

@@ -262,6 +262,13 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
     let comments = vec![(Some("use_case".to_owned()), "Which care settings?".to_owned())];
     let send_back = ApplicationCommand::RequestChanges { section: eligibility, comments };
     applications::act(&world.context, &reviewer, application.id, send_back).await.unwrap();
+    // DOS-5: the reviewer records the dates agreed on the calls; the team is told them.
+    let milestones = ApplicationCommand::SetMilestones {
+        preparation_call: Some(jiff::civil::date(2026, 12, 1)),
+        demonstration_call: Some(jiff::civil::date(2026, 12, 10)),
+        go_live: Some(jiff::civil::date(2027, 4, 12)),
+    };
+    applications::act(&world.context, &reviewer, application.id, milestones).await.unwrap();
 
     // Accounts: a password reset; a registration (its verification link); a registration with a taken address.
     password_reset::request(&world.context, "olu@x26.example").await.unwrap();
@@ -371,6 +378,7 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
             "Connection Agreement CNTR0000003 is ready for you to accept",
             "Connection Agreement CNTR0000005 has been cancelled",
             "Connection Agreement CNTR0000006 is now active",
+            "Milestones updated: Beacon Records",
             "New comment on case CS0000005",
             "New comment on case CS0000005",
             "Olu Contact has invited you to join Beacon Apps on the NHS England portal",

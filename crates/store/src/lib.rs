@@ -36,9 +36,9 @@ pub use traits::{
 #[cfg(feature = "test-support")]
 pub use types::JobRecord;
 pub use types::{
-    AcceptedTerms, AuditEntry, ClaimedJob, DELIVERY_JOB_KIND, Delivery, FailedJob, FlowSource, FlowVersionClash,
-    LiveAgreements, LoginFailures, NewJob, NewNotification, Notification, OutboxEntry, PendingJob, Publication,
-    QueuedSection, Sequence, SignedIn, StoredFlowVersion,
+    AcceptedTerms, AgreementSource, AuditEntry, ClaimedJob, DELIVERY_JOB_KIND, Delivery, FailedJob, FlowSource,
+    FlowVersionClash, LiveAgreements, LoginFailures, NewJob, NewNotification, Notification, OutboxEntry, PendingJob,
+    Publication, QueuedSection, Sequence, SignedIn, StoredFlowVersion,
 };
 pub use unit_of_work::{
     AgreementWork, ApplicationWork, AuditWork, CaseWork, JobWork, OutboxWork, TeamWork, UnitOfWork,

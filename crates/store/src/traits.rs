@@ -17,8 +17,8 @@ use onramp_domain::{
 };
 use uuid::Uuid;
 
+use crate::types::{AgreementSource, FlowSource, FlowVersionClash, QueuedSection, StoredFlowVersion};
 use crate::types::{ClaimedJob, FailedJob, LoginFailures, NewNotification, PendingJob, Publication, SignedIn};
-use crate::types::{FlowSource, FlowVersionClash, QueuedSection, StoredFlowVersion};
 use crate::{Backend, StoreError, UnitOfWork};
 
 /// Everything Onramp keeps, behind one interface so services never know which database they run on.
@@ -326,6 +326,12 @@ pub trait Applications: Send + Sync {
     async fn application(&self, id: ApplicationId) -> Result<Option<Application>, StoreError>;
     /// The organisation's applications, newest first.
     async fn applications_of(&self, organisation: OrganisationId) -> Result<Vec<Application>, StoreError>;
+    /// Every open application across organisations, oldest first (the staff overview).
+    async fn open_applications(&self) -> Result<Vec<Application>, StoreError>;
     /// The reviewers' queue: every submitted section of an open application, across organisations, oldest first.
     async fn review_queue(&self) -> Result<Vec<QueuedSection>, StoreError>;
+    /// The application an agreement was created from, if it was (DOS-6).
+    async fn agreement_source(&self, agreement: AgreementId) -> Result<Option<AgreementSource>, StoreError>;
+    /// The agreements created from an application, oldest first.
+    async fn agreements_from(&self, application: ApplicationId) -> Result<Vec<AgreementSource>, StoreError>;
 }

@@ -220,6 +220,17 @@ pub struct FlowVersionClash {
     pub stored_at: Timestamp,
 }
 
+/// The application a connection agreement was created from (DOS-6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementSource {
+    pub agreement_id: onramp_domain::agreement::AgreementId,
+    pub agreement_number: onramp_domain::AgreementNumber,
+    pub application_id: onramp_domain::application::ApplicationId,
+    /// SHA-256 of the approved answers the agreement rests on.
+    pub answers_sha256: String,
+    pub created_at: Timestamp,
+}
+
 /// A section waiting for a reviewer (DOS-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedSection {

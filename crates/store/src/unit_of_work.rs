@@ -27,6 +27,8 @@ pub trait UnitOfWork:
         organisation: &onramp_domain::NewOrganisation,
         now: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Changes the kind of the locked organisation (ORG-3); [`UnitOfWork::organisation`] returns it changed.
+    async fn set_organisation_kind(&mut self, kind: onramp_domain::OrganisationKind) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -87,6 +89,20 @@ pub trait ApplicationWork: Send {
     async fn application(&mut self, id: ApplicationId) -> Result<Option<Application>, StoreError>;
     /// Inserts or replaces the application, and its sections in the reviewers' queue.
     async fn save_application(&mut self, application: &Application, now: Timestamp) -> Result<(), StoreError>;
+    /// Records an evidence file of one of this organisation's applications (see
+    /// [`crate::EvidenceFiles::record_evidence`]), in this transaction with the answer that lists it.
+    async fn record_evidence(&mut self, file: &crate::EvidenceFile) -> Result<(), StoreError>;
+    /// Forgets one of this organisation's evidence files; `false` when it had none by that id.
+    async fn remove_evidence(&mut self, id: uuid::Uuid) -> Result<bool, StoreError>;
+    /// Records that this organisation's `agreement` was created from its `application` (DOS-6), resting on
+    /// answers with this SHA-256. The agreement must be written first, in this unit of work.
+    async fn record_agreement_source(
+        &mut self,
+        agreement: onramp_domain::agreement::AgreementId,
+        application: ApplicationId,
+        answers_sha256: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 /// The organisation's cases.

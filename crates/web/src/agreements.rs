@@ -367,6 +367,8 @@ struct AgreementPage<'a> {
     original_version: String,
     superseded: String,
     contacts_notified: String,
+    /// DOS-6: the application it was created from (its page) and the SHA-256 of the approved answers.
+    source: Option<(String, String)>,
 }
 
 impl AgreementPage<'_> {
@@ -439,6 +441,11 @@ async fn render_agreement(
         original_version: agreement.original_version.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
         superseded: agreement.superseded.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
         contacts_notified: agreement.contacts_notified.join(", "),
+        source: context
+            .store
+            .agreement_source(agreement.id)
+            .await?
+            .map(|source| (format!("/applications/{}", source.application_id.0), source.answers_sha256)),
     };
     Ok(page.render()?)
 }

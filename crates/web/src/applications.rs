@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::application::milestones::answer_due;
@@ -16,15 +16,19 @@ use onramp_domain::application::{
     SectionKey, SectionState,
 };
 use onramp_domain::calendar::{bank_holidays::working_days_between, date_of};
+use onramp_domain::evidence;
 use onramp_domain::flow::answer::{answer_text, parse_answer};
 use onramp_domain::flow::file::{Flow, Question, QuestionKind};
 use onramp_domain::{ApiProduct, StaffRole, TeamRole, User};
 use onramp_service::AppContext;
+use onramp_service::application_agreement::{self, AgreementStanding};
+use onramp_service::application_files;
 use onramp_service::applications::{self, ApplicationServiceError};
+use onramp_store::EvidenceFile;
 use uuid::Uuid;
 
 use crate::WebError;
-use crate::forms::capitalised;
+use crate::forms::{PostedForm, capitalised};
 use crate::session::Visitor;
 
 /// A section key in a URL: `standard-api.service` for `standard-api/service` (ids hold no dots).
@@ -50,7 +54,7 @@ fn is_reviewer(user: &User) -> bool {
 }
 
 /// One problem shown in the error summary and beside its field.
-struct Problem {
+pub(crate) struct Problem {
     field: String,
     message: String,
 }
@@ -115,7 +119,7 @@ async fn applications_page(
 pub async fn list(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     if user.is_staff() {
-        return Ok(Redirect::to("/staff/reviews").into_response());
+        return crate::staff_applications::overview(&context, &visitor).await;
     }
     let html = applications_page(&context, &visitor, user, String::new(), &[], Vec::new()).await?;
     Ok(Html(html).into_response())
@@ -166,8 +170,13 @@ struct ApplicationPage<'a> {
     started: String,
     rejected: Option<(String, String)>,
     sections: Vec<SectionRow>,
-    all_approved: bool,
+    /// DOS-6: where the application stands towards its connection agreement.
+    agreement: AgreementStanding,
+    /// The agreement team may create the agreement now.
+    may_create_agreement: bool,
     may_reject: bool,
+    /// DOS-5: the calls and dates, and the reviewer's form.
+    milestones: crate::application_milestones::MilestonesView,
     problems: Vec<Problem>,
 }
 
@@ -207,6 +216,19 @@ async fn application_page(
     raw_id: &str,
     problems: Vec<Problem>,
 ) -> Result<String, WebError> {
+    application_page_with(context, visitor, user, raw_id, problems, &Default::default()).await
+}
+
+/// The application page, with the milestones form as typed and refused, or just saved (DOS-5).
+pub(crate) async fn application_page_with(
+    context: &AppContext,
+    visitor: &Visitor,
+    user: &User,
+    raw_id: &str,
+    mut problems: Vec<Problem>,
+    milestones: &crate::application_milestones::Entered,
+) -> Result<String, WebError> {
+    problems.extend(milestones.problems().map(|(field, message)| Problem { field, message }));
     let (application, flows, organisation) = loaded(context, user, raw_id).await?;
     let pinned: Vec<&Flow> = flows.iter().collect();
     let plan =
@@ -231,6 +253,7 @@ async fn application_page(
         ApplicationState::Open => None,
     };
     let open = rejected.is_none();
+    let (agreement, _) = application_agreement::standing(context, user, application.id).await?;
     Ok(ApplicationPage {
         visitor,
         id: application.id.0.to_string(),
@@ -240,8 +263,12 @@ async fn application_page(
         started: long_time(application.started_at),
         rejected,
         sections,
-        all_approved: plan.all_approved(),
+        may_create_agreement: open
+            && agreement == AgreementStanding::Ready
+            && user.has_staff_role(StaffRole::AgreementTeam),
+        agreement,
         may_reject: open && user.has_staff_role(StaffRole::Reviewer),
+        milestones: crate::application_milestones::view(&application, user, milestones),
         problems,
     }
     .render()?)
@@ -251,9 +278,11 @@ pub async fn show(
     State(context): State<AppContext>,
     visitor: Visitor,
     Path(id): Path<String>,
+    Query(notice): Query<crate::application_milestones::Notice>,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
-    Ok(Html(application_page(&context, &visitor, user, &id, Vec::new()).await?).into_response())
+    let html = application_page_with(&context, &visitor, user, &id, Vec::new(), &notice.entered()).await?;
+    Ok(Html(html).into_response())
 }
 
 pub async fn reject(
@@ -279,6 +308,8 @@ pub async fn reject(
 
 struct QuestionView {
     field: String,
+    /// The name of an evidence question's file input.
+    file_field: String,
     label: String,
     help: Option<String>,
     kind: &'static str,
@@ -290,6 +321,28 @@ struct QuestionView {
     comments: Vec<String>,
     /// The answer as the reviewer reads it.
     shown_answer: String,
+    /// An evidence question's files, and what it takes.
+    files: Vec<FileView>,
+    upload: Option<UploadRules>,
+}
+
+/// An evidence file as the section page lists it.
+struct FileView {
+    id: String,
+    name: String,
+    href: String,
+    description: String,
+}
+
+/// What an evidence question takes, for its file input.
+struct UploadRules {
+    /// The `accept` attribute: the extensions of the allowed types.
+    accept: String,
+    /// "PDF or Word document (.docx), up to 10 MB, at most 2 files".
+    hint: String,
+    multiple: bool,
+    /// More files may be added.
+    room: bool,
 }
 
 #[derive(Template)]
@@ -310,6 +363,8 @@ struct SectionPage<'a> {
     reference: Option<(String, String)>,
     recorded_reference: Option<String>,
     problems: Vec<Problem>,
+    /// Some question takes files, so the form posts as multipart.
+    takes_files: bool,
 }
 
 fn kind_name(kind: QuestionKind) -> &'static str {
@@ -344,6 +399,7 @@ fn typed_of(fields: &[(String, String)]) -> Typed {
 struct SectionContext<'a> {
     application: &'a Application,
     planned: &'a PlannedSection<'a>,
+    files: &'a [EvidenceFile],
 }
 
 fn section_page(
@@ -354,7 +410,7 @@ fn section_page(
     mut errors: BTreeMap<String, String>,
     problems: Vec<Problem>,
 ) -> Result<String, WebError> {
-    let SectionContext { application, planned } = section;
+    let SectionContext { application, planned, files } = section;
     let record = application.sections.get(&planned.key).cloned().unwrap_or_default();
     let own = user.membership.as_ref().is_some_and(|m| m.organisation_id == application.organisation_id);
     let supplier = own && user.membership.as_ref().is_some_and(|m| m.role != TeamRole::Viewer);
@@ -362,12 +418,18 @@ fn section_page(
     let editable =
         open && supplier && planned.shown && !matches!(planned.state, SectionState::Submitted | SectionState::Approved);
     let reviewable = open && is_reviewer(user) && planned.state == SectionState::Submitted;
-    let questions = planned
+    let questions: Vec<QuestionView> = planned
         .section
         .questions
         .iter()
         .filter(|q| planned.questions_shown.contains(&q.id))
-        .map(|question| question_view(question, planned, &record, typed, &mut errors))
+        .map(|question| {
+            let mut view = question_view(question, planned, &record, typed, &mut errors);
+            if question.kind == QuestionKind::Evidence {
+                add_files(&mut view, question, application, files);
+            }
+            view
+        })
         .collect();
     let reference =
         planned.section.approval.as_ref().filter(|_| reviewable).map(|rule| (rule.label.clone(), rule.rule()));
@@ -380,13 +442,14 @@ fn section_page(
         title: planned.section.title.clone(),
         guidance: planned.section.guidance.clone(),
         state: planned.state,
-        questions,
         section_comments: record.comments.iter().filter(|c| c.question.is_none()).map(|c| c.text.clone()).collect(),
         editable,
         reviewable,
         reference,
         recorded_reference: record.reference.clone(),
         problems,
+        takes_files: questions.iter().any(|q| q.upload.is_some()),
+        questions,
     }
     .render()?)
 }
@@ -406,6 +469,7 @@ fn question_view(
     };
     QuestionView {
         field: format!("q-{}", question.id),
+        file_field: format!("file-{}", question.id),
         label: question.label.clone(),
         help: question.help.clone(),
         kind: kind_name(question.kind),
@@ -426,7 +490,52 @@ fn question_view(
             (QuestionKind::YesNo, [value]) if value == "no" => "No".into(),
             _ => stored.join(", "),
         },
+        files: Vec::new(),
+        upload: None,
     }
+}
+
+/// Lists the question's files (in the order attached) and, while more fit, what it takes.
+fn add_files(view: &mut QuestionView, question: &Question, application: &Application, files: &[EvidenceFile]) {
+    view.files = files
+        .iter()
+        .filter(|file| file.question_id == question.id)
+        .map(|file| FileView {
+            id: file.id.to_string(),
+            name: file.file_name.clone(),
+            href: format!("/applications/{}/files/{}", application.id.0, file.id),
+            description: format!(
+                "{}, {}, uploaded {}",
+                file.file_type.label(),
+                evidence::human_size(file.size),
+                long_time(file.uploaded_at)
+            ),
+        })
+        .collect();
+    let count = files.iter().filter(|file| file.question_id == question.id).count();
+    view.shown_answer = match count {
+        0 => "Not answered".into(),
+        1 => "1 file".into(),
+        n => format!("{n} files"),
+    };
+    let types = evidence::allowed_types(&question.limits);
+    let most = evidence::max_files(&question.limits);
+    let labels: Vec<&str> = types.iter().map(|t| t.label()).collect();
+    let listed = match labels.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let files_rule = if most == 1 { "one file".to_owned() } else { format!("at most {most} files") };
+    view.upload = Some(UploadRules {
+        accept: types.iter().flat_map(|t| t.extensions()).map(|e| format!(".{e}")).collect::<Vec<_>>().join(","),
+        hint: format!(
+            "{listed}, up to {} each; {files_rule}.",
+            evidence::human_size(evidence::max_bytes(&question.limits))
+        ),
+        multiple: most > 1,
+        room: u32::try_from(count).unwrap_or(u32::MAX) < most,
+    });
 }
 
 async fn with_section<T>(
@@ -441,7 +550,9 @@ async fn with_section<T>(
     let plan =
         Plan::of(&application, &pinned, &applications::facts(&organisation)).map_err(ApplicationServiceError::from)?;
     let planned = plan.get(&key_from_url(raw_key)).ok_or(WebError::NotFound)?;
-    then(&SectionContext { application: &application, planned })
+    let files = application_files::files_of(context, user, application.id).await?;
+    let files: Vec<EvidenceFile> = files.into_iter().filter(|file| file.section_key == planned.key).collect();
+    then(&SectionContext { application: &application, planned, files: &files })
 }
 
 pub async fn section(
@@ -457,18 +568,32 @@ pub async fn section(
     Ok(Html(html).into_response())
 }
 
-/// Save, or save and submit (`intent=submit`). Answers that do not parse are shown beside their questions with
-/// what was typed, and nothing is saved.
+/// Save (`intent=save`), save and submit (`intent=submit`), upload and stay (`intent=upload`) or remove a file
+/// and stay (`intent=remove-<file id>`). A section with evidence questions posts as multipart, and every
+/// file chosen is uploaded first, whatever the button. Answers that do not parse, and files refused, are
+/// shown beside their questions with what was typed, and no typed answer is saved; files that were taken in
+/// stay.
 pub async fn answer(
     State(context): State<AppContext>,
     visitor: Visitor,
     Path((id, key)): Path<(String, String)>,
-    Form(fields): Form<Vec<(String, String)>>,
+    form: PostedForm,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
-    let typed = typed_of(&fields);
-    let submit = fields.iter().any(|(k, v)| k == "intent" && v == "submit");
+    let application = parse_id(&id)?;
     let section_key = key_from_url(&key);
+    let (fields, mut errors) = match form {
+        PostedForm::Fields(fields) => (fields, BTreeMap::new()),
+        PostedForm::Multipart(multipart) => {
+            crate::application_files::take_in(&context, user, application, &section_key, multipart).await?
+        }
+    };
+    let typed = typed_of(&fields);
+    let intent = fields.iter().find(|(k, _)| k == "intent").map_or("save", |(_, v)| v.as_str());
+    if let Some(file) = intent.strip_prefix("remove-") {
+        let file = Uuid::parse_str(file).map_err(|_| WebError::NotFound)?;
+        application_files::remove(&context, user, application, file).await?;
+    }
     let parsed = with_section(&context, user, &id, &key, |section| {
         let mut answers = BTreeMap::new();
         let mut errors = BTreeMap::new();
@@ -491,11 +616,11 @@ pub async fn answer(
         Ok((answers, errors))
     })
     .await?;
-    let (answers, errors) = parsed;
+    let (answers, typing_errors) = parsed;
+    errors.extend(typing_errors);
     if !errors.is_empty() {
         return refused_section(&context, &visitor, user, &id, &key, Some(&typed), errors).await;
     }
-    let application = parse_id(&id)?;
     let saved = applications::act(
         &context,
         user,
@@ -504,13 +629,16 @@ pub async fn answer(
     )
     .await;
     let outcome = match saved {
-        Ok(_) if submit => {
+        Ok(_) if intent == "submit" => {
             applications::act(&context, user, application, ApplicationCommand::Submit { section: section_key }).await
         }
         other => other,
     };
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Ok(_) if intent == "submit" || intent == "save" => {
+            Ok(Redirect::to(&format!("/applications/{id}")).into_response())
+        }
+        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}/sections/{key}#files")).into_response()),
         Err(ApplicationServiceError::Rule(ApplicationError::Incomplete(missing))) => {
             let errors = missing.into_iter().map(|p| (p.question, p.reason)).collect();
             refused_section(&context, &visitor, user, &id, &key, Some(&typed), errors).await
@@ -667,4 +795,16 @@ impl SectionPage<'_> {
     fn problem(&self, field: &str) -> Option<&Problem> {
         find(&self.problems, field)
     }
+}
+
+/// DOS-6: the agreement team creates the connection agreement from a fully assured application; its page is
+/// where it is issued.
+pub async fn create_agreement(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let user = visitor.require_user()?;
+    let agreement = application_agreement::create(&context, user, parse_id(&id)?).await?;
+    Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response())
 }

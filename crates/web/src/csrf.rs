@@ -1,6 +1,12 @@
 //! CSRF protection for every state-changing request (SEC-2): the request must come from Onramp's own pages
 //! (`Sec-Fetch-Site`, or failing that `Origin`, names this site) and carry the visitor's CSRF token in the
 //! form field `csrf_token`. SameSite=Lax cookies are the third layer. A refused request changes nothing.
+//!
+//! A urlencoded form is small and read whole. A multipart form (an upload) is not read into memory: its
+//! first field must be `csrf_token`, which is checked before anything else is read, and the rest of the stream
+//! is handed to the handler as a [`CheckedMultipart`].
+
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -14,6 +20,56 @@ use crate::session::Visitor;
 
 /// Forms are small; anything bigger is refused before it is read into memory.
 const MAX_FORM_BYTES: usize = 256 * 1024;
+/// The most a multipart request may carry in all: a few files at the largest size a flow allows.
+const MAX_MULTIPART_BYTES: u64 = 4 * onramp_domain::evidence::LARGEST_FILE;
+/// The most a multipart field may carry: a file at the largest size a flow allows, and its headers.
+const MAX_MULTIPART_FIELD_BYTES: u64 = onramp_domain::evidence::LARGEST_FILE + 64 * 1024;
+
+/// The rest of a multipart form whose first field, `csrf_token`, was checked; the handler takes it once.
+#[derive(Clone)]
+pub struct CheckedMultipart(Arc<Mutex<Option<multer::Multipart<'static>>>>);
+
+impl std::fmt::Debug for CheckedMultipart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckedMultipart")
+    }
+}
+
+impl CheckedMultipart {
+    /// The fields after `csrf_token`, in order.
+    pub fn take(self) -> Result<multer::Multipart<'static>, WebError> {
+        let taken = self.0.lock().ok().and_then(|mut slot| slot.take());
+        taken.ok_or_else(|| WebError::BadRequest("The form was already read.".into()))
+    }
+}
+
+/// Checks a multipart form's first field, the token, and leaves the rest of the stream unread.
+async fn check_multipart(visitor: &Visitor, headers: &HeaderMap, body: Body) -> Result<CheckedMultipart, Response> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| WebError::BadRequest("The form's multipart boundary is missing.".into()).into_response())?;
+    let limits = multer::SizeLimit::new()
+        .whole_stream(MAX_MULTIPART_BYTES)
+        .per_field(MAX_MULTIPART_FIELD_BYTES)
+        .for_field("csrf_token", 1024);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let token = match multipart.next_field().await {
+        Ok(Some(field)) if field.name() == Some("csrf_token") => field.text().await.ok(),
+        _ => None,
+    };
+    if visitor.new_anonymous_csrf.is_some() || token.as_deref() != Some(visitor.csrf_token.as_str()) {
+        return Err(WebError::CsrfRefused.into_response());
+    }
+    Ok(CheckedMultipart(Arc::new(Mutex::new(Some(multipart)))))
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
 
 pub async fn protect(State(context): State<AppContext>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -33,6 +89,19 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
         return WebError::CsrfRefused.into_response();
     }
     let (mut parts, body) = request.into_parts();
+    if is_multipart(&parts.headers) {
+        return match check_multipart(&visitor, &parts.headers, body).await {
+            Ok(checked) => {
+                parts.extensions.insert(checked);
+                parts.extensions.insert(visitor);
+                next.run(Request::from_parts(parts, Body::empty())).await
+            }
+            Err(refused) => {
+                tracing::warn!(path = %parts.uri.path(), "refused a multipart post without a valid CSRF token first");
+                refused
+            }
+        };
+    }
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
         return WebError::BadRequest("The form was too large.".into()).into_response();
     };

@@ -1,14 +1,18 @@
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use onramp_domain::KindChangeError;
 use onramp_domain::agreement::LifecycleError;
 use onramp_domain::application::ApplicationError;
 use onramp_domain::case::CaseRuleError;
 use onramp_domain::team::TeamRuleError;
 use onramp_service::accounts::AccountError;
+use onramp_service::application_agreement::AgreementFromApplicationError;
+use onramp_service::application_files::EvidenceServiceError;
 use onramp_service::applications::ApplicationServiceError;
 use onramp_service::cases::CaseError;
 use onramp_service::demo::DemoClockError;
+use onramp_service::evidence::UploadError;
 use onramp_service::lifecycle::LifecycleServiceError;
 use onramp_service::organisations::OrganisationError;
 use onramp_service::password_reset::ResetError;
@@ -127,6 +131,12 @@ impl From<ApplicationError> for WebError {
             | ApplicationError::SectionHidden
             | ApplicationError::NotEditable(_)
             | ApplicationError::UnknownQuestion { .. }
+            | ApplicationError::AnswerRefused { .. }
+            | ApplicationError::UploadedNotTyped(_)
+            | ApplicationError::NotEvidence(_)
+            | ApplicationError::QuestionHidden
+            | ApplicationError::TooManyFiles(_)
+            | ApplicationError::FileNotAttached
             | ApplicationError::Incomplete(_)
             | ApplicationError::NotEligible
             | ApplicationError::EligibilityFirst(_)
@@ -138,6 +148,7 @@ impl From<ApplicationError> for WebError {
             | ApplicationError::AgreementUnknown { .. }
             | ApplicationError::CommentRequired
             | ApplicationError::ReasonRequired
+            | ApplicationError::Milestone(_)
             | ApplicationError::TooLong => Self::Conflict(capitalised(&format!("{rule}."))),
             ApplicationError::FlowMissing(_) | ApplicationError::Evaluation(_) => Self::Internal(Box::new(rule)),
         }
@@ -156,6 +167,35 @@ impl From<ApplicationServiceError> for WebError {
             | ApplicationServiceError::NotOffered(_)) => Self::BadRequest(capitalised(&format!("{error}."))),
             ApplicationServiceError::Store(error) => error.into(),
             error @ ApplicationServiceError::FlowUnavailable { .. } => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<AgreementFromApplicationError> for WebError {
+    fn from(error: AgreementFromApplicationError) -> Self {
+        match error {
+            AgreementFromApplicationError::Application(error) => error.into(),
+            AgreementFromApplicationError::Lifecycle(error) => error.into(),
+            error @ (AgreementFromApplicationError::ProviderInternal
+            | AgreementFromApplicationError::Rejected
+            | AgreementFromApplicationError::NotReady(_)
+            | AgreementFromApplicationError::AlreadyCreated(_)) => Self::Conflict(capitalised(&format!("{error}."))),
+        }
+    }
+}
+
+impl From<EvidenceServiceError> for WebError {
+    fn from(error: EvidenceServiceError) -> Self {
+        match error {
+            EvidenceServiceError::Application(error) => error.into(),
+            EvidenceServiceError::NotFound => Self::NotFound,
+            EvidenceServiceError::Upload(UploadError::Refused(rule)) => {
+                Self::BadRequest(capitalised(&format!("{rule}.")))
+            }
+            EvidenceServiceError::Upload(UploadError::Interrupted(_)) => {
+                Self::BadRequest("The upload stopped before its end. Try again.".into())
+            }
+            error @ EvidenceServiceError::Upload(UploadError::Storage(_)) => Self::Internal(Box::new(error)),
         }
     }
 }
@@ -222,6 +262,11 @@ impl From<OrganisationError> for WebError {
             OrganisationError::AlreadyMember => Self::Conflict("You already belong to an organisation.".into()),
             OrganisationError::NotMember => Self::NotFound,
             OrganisationError::Viewer => Self::Forbidden,
+            // ORG-3: staff without the agreement team role may read an organisation but not change its kind.
+            OrganisationError::Kind(KindChangeError::NotAgreementTeam) => Self::Forbidden,
+            OrganisationError::Kind(
+                rule @ (KindChangeError::CompanyNumberMissing | KindChangeError::CompanyNumberOnRecord(_)),
+            ) => Self::Conflict(capitalised(&format!("{rule}."))),
             OrganisationError::Store(error) => error.into(),
         }
     }

@@ -38,3 +38,28 @@ pub fn capitalised(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
+
+/// A posted form as it arrived: urlencoded fields (read whole by the CSRF check), or a multipart form whose
+/// token was checked and whose other fields are still to be streamed.
+#[derive(Debug)]
+pub enum PostedForm {
+    Fields(Vec<(String, String)>),
+    Multipart(multer::Multipart<'static>),
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for PostedForm {
+    type Rejection = crate::WebError;
+
+    async fn from_request(mut request: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(checked) = request.extensions_mut().remove::<crate::csrf::CheckedMultipart>() {
+            return Ok(Self::Multipart(checked.take()?));
+        }
+        // The CSRF check already read the body into memory, within its limit.
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|_| crate::WebError::BadRequest("The form could not be read.".into()))?;
+        let fields = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| crate::WebError::BadRequest("The form could not be read.".into()))?;
+        Ok(Self::Fields(fields))
+    }
+}

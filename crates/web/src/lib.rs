@@ -4,6 +4,8 @@
 
 mod accounts;
 mod agreements;
+mod application_files;
+mod application_milestones;
 mod applications;
 mod cases;
 mod csrf;
@@ -18,7 +20,9 @@ mod probes;
 mod rate_limit;
 mod session;
 mod staff;
+mod staff_applications;
 mod staff_flows;
+mod staff_organisations;
 mod team;
 
 use std::future::Future;
@@ -133,12 +137,18 @@ fn routes(config: &Config) -> Routes {
         .post("/applications", applications::start)
         .get("/applications/{application}", applications::show)
         .post("/applications/{application}/reject", applications::reject)
+        .post("/applications/{application}/milestones", application_milestones::set)
+        .post("/applications/{application}/agreement", applications::create_agreement)
         .get("/applications/{application}/sections/{section}", applications::section)
         .post("/applications/{application}/sections/{section}", applications::answer)
         .post("/applications/{application}/sections/{section}/review", applications::review)
+        .get("/applications/{application}/files/{file}", application_files::download)
         .get("/staff/reviews", applications::queue)
         .get("/staff/flows", staff_flows::catalogue)
         .get("/staff/flows/{flow}", staff_flows::versions)
+        .get("/staff/organisations", staff_organisations::list)
+        .get("/staff/organisations/{organisation}", staff_organisations::show)
+        .post("/staff/organisations/{organisation}/kind", staff_organisations::set_kind)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
         .get("/assets/onramp.css", pages::stylesheet)

@@ -78,12 +78,22 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("POST", "/applications", [303, 403, 422]),
     ("GET", "/applications/{application}", [303, 200, 404]),
     ("POST", "/applications/{application}/reject", [303, 403, 404]),
+    ("POST", "/applications/{application}/agreement", [303, 403, 404]),
+    // Evidence is the organisation's: its viewer may download it, nobody else.
+    ("GET", "/applications/{application}/files/{file}", [303, 200, 404]),
+    // DOS-5: reviewers set the milestones; the organisation's members read them.
+    ("POST", "/applications/{application}/milestones", [303, 403, 404]),
     ("GET", "/applications/{application}/sections/{section}", [303, 200, 404]),
     ("POST", "/applications/{application}/sections/{section}", [303, 403, 404]),
     ("POST", "/applications/{application}/sections/{section}/review", [303, 403, 404]),
     ("GET", "/staff/reviews", [303, 404, 404]),
     ("GET", "/staff/flows", [303, 404, 404]),
     ("GET", "/staff/flows/{flow}", [303, 404, 404]),
+    // ORG-3: the staff view of organisations, where the agreement team sets the kind; the organisation is the
+    // viewer's own.
+    ("GET", "/staff/organisations", [303, 404, 404]),
+    ("GET", "/staff/organisations/{organisation}", [303, 404, 404]),
+    ("POST", "/staff/organisations/{organisation}/kind", [303, 404, 404]),
     ("GET", "/healthz", [200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200]),
     ("GET", "/assets/onramp.css", [200, 200, 200]),
@@ -153,6 +163,19 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
             .await
             .unwrap()
             .id;
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n";
+    let file = onramp_service::application_files::upload(
+        &app.context,
+        &team_admin,
+        application,
+        &onramp_domain::application::SectionKey("standard-api/conformance".into()),
+        "test_report",
+        "report.pdf",
+        onramp_service::evidence::ReadChunks(&pdf[..]),
+    )
+    .await
+    .unwrap()
+    .id;
 
     // Leaving changes who the viewer is, and sign-out ends the sessions, so they are walked last.
     let last = ["/organisation/leave", "/sign-out"];
@@ -175,6 +198,8 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{flow}", "standard-api")
                 .replace("{application}", &application.0.to_string())
                 .replace("{section}", "eligibility")
+                .replace("{file}", &file.to_string())
+                .replace("{organisation}", &owner.id.0.to_string())
         );
         for (visitor, client) in visitors.iter().enumerate() {
             let response = if *method == "GET" {

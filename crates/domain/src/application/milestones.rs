@@ -39,6 +39,19 @@ pub enum MilestoneWarning {
     GoLiveOnWeekend,
 }
 
+impl MilestoneWarning {
+    /// The warning about `go_live`, in words both sides read: "Saturday 9 January 2027 is a weekend: …".
+    pub fn message(&self, go_live: Date) -> String {
+        match self {
+            Self::GoLiveOnWeekend => format!(
+                "{} is a weekend: the service desk is closed then, so a go-live that day has no support until \
+                 the next working day",
+                go_live.strftime("%A %-d %B %Y")
+            ),
+        }
+    }
+}
+
 impl Milestones {
     /// Four months after the demonstration call (the same day of the month, or the month's last day).
     pub fn nominal_go_live(&self) -> Option<Date> {
@@ -48,6 +61,12 @@ impl Milestones {
     /// Three weeks after everything was submitted.
     pub fn formal_review_expected_end(&self) -> Option<Date> {
         self.submitted_for_review.and_then(|submitted| submitted.checked_add(FORMAL_REVIEW_WEEKS.weeks()).ok())
+    }
+
+    /// The warning about the agreed go-live, if it has one (a weekend), in words.
+    pub fn go_live_warning(&self) -> Option<String> {
+        let go_live = self.go_live?;
+        self.check_go_live(go_live).ok().flatten().map(|warning| warning.message(go_live))
     }
 
     /// Checks a go-live date before it is agreed: refused on a bank holiday in England or before the
@@ -101,6 +120,14 @@ mod tests {
         );
         assert_eq!(milestones.check_go_live(date(2027, 1, 9)), Ok(Some(MilestoneWarning::GoLiveOnWeekend)));
         assert_eq!(milestones.check_go_live(date(2027, 1, 11)), Ok(None));
+        let agreed = Milestones { go_live: Some(date(2027, 1, 9)), ..milestones.clone() };
+        assert_eq!(
+            agreed.go_live_warning().as_deref(),
+            Some(
+                "Saturday 9 January 2027 is a weekend: the service desk is closed then, so a go-live that day has \
+                 no support until the next working day"
+            )
+        );
         assert!(matches!(
             milestones.check_go_live(date(2026, 9, 1)),
             Err(MilestoneError::GoLiveBeforeDemonstration(_))

@@ -196,6 +196,18 @@ fn multiple_choice(options: &[String], given: &[&str]) -> Result<Option<Answer>,
     Ok((!choices.is_empty()).then_some(Answer::Choices(choices)))
 }
 
+/// A date typed in a form as a `date` question takes it (`DD/MM/YYYY` or `YYYY-MM-DD`, see [`parse_answer`]),
+/// for the portal's other date fields; blank is `Ok(None)`.
+pub fn parse_date(value: &str) -> Result<Option<Date>, AnswerError> {
+    let value = value.trim();
+    if value.is_empty() { Ok(None) } else { date(value).map(Some) }
+}
+
+/// A date as [`parse_date`] reads it back: `DD/MM/YYYY`.
+pub fn date_text(date: Date) -> String {
+    format!("{:02}/{:02}/{:04}", date.day(), date.month(), date.year())
+}
+
 fn date(value: &str) -> Result<Date, AnswerError> {
     let digits = |part: &str, fewest: usize, most: usize| {
         (fewest..=most).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())

@@ -83,7 +83,7 @@ pub enum QuestionKind {
 }
 
 impl QuestionKind {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Self::ShortText => "short text",
             Self::LongText => "long text",
@@ -156,7 +156,7 @@ pub struct Stage {
     pub sections: Vec<Section>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Section {
     pub id: String,
     pub title: String,
@@ -198,7 +198,7 @@ impl ApprovalReference {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Question {
     pub id: String,
     pub kind: QuestionKind,
@@ -925,6 +925,27 @@ fn check_limits(checker: &mut Checker<'_>, question: &RawQuestion) -> Limits {
     for (key, limit) in zero_limits {
         if let Some((at, true)) = limit {
             checker.at(at, format!("{key} must be at least 1"));
+        }
+    }
+    if let Some(max) = &question.max_bytes
+        && *max.get_ref() > crate::evidence::LARGEST_FILE
+    {
+        let largest = crate::evidence::LARGEST_FILE;
+        checker.at(max.span().start, format!("max_bytes must be at most {largest} (100 MB)"));
+    }
+    if let Some(max) = &question.max_files
+        && *max.get_ref() > crate::evidence::MOST_FILES
+    {
+        checker.at(max.span().start, format!("max_files must be at most {}", crate::evidence::MOST_FILES));
+    }
+    for name in &question.allowed_types {
+        if crate::evidence::FileType::parse(name).is_none() {
+            let known = crate::evidence::FileType::ALL.map(|t| t.as_str());
+            let hint = did_you_mean(name, known.iter().copied());
+            checker.at(
+                question.id.span().start,
+                format!("unknown file type {name:?} in allowed_types{hint}; known types: {}", known.join(", ")),
+            );
         }
     }
     if let (Some(min), Some(max)) = (&question.min, &question.max)

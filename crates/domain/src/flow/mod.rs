@@ -58,6 +58,7 @@ impl FlowCatalogue {
                 Err(found) => problems.extend(found),
             }
         }
+        problems.extend(shared_section_clashes(&flows, &sources));
         if problems.is_empty() { Ok(Self { flows, files: sources }) } else { Err(problems) }
     }
 
@@ -78,6 +79,39 @@ impl FlowCatalogue {
     }
 }
 
+/// A shared section is one section for the whole application (DOS-3), so every flow that has a shared section
+/// of an id must define it identically; otherwise the answers of one would be judged by the other's rules.
+fn shared_section_clashes(flows: &[Flow], files: &[FlowFile]) -> Vec<FlowProblem> {
+    let mut first: std::collections::BTreeMap<&str, (&Flow, &file::Section)> = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (flow, source) in flows.iter().zip(files) {
+        for section in flow.stages.iter().flat_map(|stage| &stage.sections).filter(|section| section.shared) {
+            match first.get(section.id.as_str()) {
+                None => {
+                    first.insert(&section.id, (flow, section));
+                }
+                Some((other, defined)) if *defined != section => problems.push(FlowProblem {
+                    file: source.file.clone(),
+                    line: line_of(&source.text, &format!("id = \"{}\"", section.id)),
+                    column: 1,
+                    reason: format!(
+                        "the shared section {} is defined differently in flow {}: a shared section is answered once \
+                         for every flow that has it, so it must be the same in each (or not be shared)",
+                        section.id, other.id
+                    ),
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+    problems
+}
+
+/// The 1-based line where `needle` first occurs, or 1.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|line| line.trim() == needle).map_or(1, |index| index + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +123,25 @@ mod tests {
         assert_eq!(ids, ["identity-service", "messaging-service", "secure-email", "standard-api"], "by name");
         let twice = FlowCatalogue::load(SHIPPED.iter().chain(SHIPPED.iter()).copied()).unwrap_err();
         assert!(twice[0].reason.contains("another flow has the id standard-api"), "{twice:?}");
+    }
+
+    fn flow_with_shared_eligibility(id: &str, label: &str) -> String {
+        format!(
+            "id = \"{id}\"\nname = \"{id}\"\nversion = 1\n\n[[stages]]\nid = \"start\"\ntitle = \"Start\"\n\n\
+             [[stages.sections]]\nid = \"eligibility\"\ntitle = \"Eligibility\"\nshared = true\n\n\
+             [[stages.sections.questions]]\nid = \"fits\"\nkind = \"yes_no\"\nlabel = \"{label}\"\n"
+        )
+    }
+
+    #[test]
+    fn dos3_a_shared_section_must_be_the_same_in_every_flow_that_has_it() {
+        let (a, b) =
+            (flow_with_shared_eligibility("a", "Does it fit?"), flow_with_shared_eligibility("b", "Does it fit?"));
+        assert!(FlowCatalogue::load([("a.toml", a.as_str()), ("b.toml", b.as_str())]).is_ok(), "the same: one section");
+        let other = flow_with_shared_eligibility("c", "Is it direct care?");
+        let problems = FlowCatalogue::load([("a.toml", a.as_str()), ("c.toml", other.as_str())]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].file.as_str(), problems[0].line), ("c.toml", 10));
+        assert!(problems[0].reason.starts_with("the shared section eligibility is defined differently in flow a"));
     }
 }

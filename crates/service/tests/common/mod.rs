@@ -240,6 +240,7 @@ pub fn rule(error: LifecycleServiceError) -> LifecycleError {
 pub fn test_config(database: &TestDatabase) -> Config {
     let mut config = Config { database_url: database.url().clone(), ..Config::default() };
     config.mail.folder = Some(database.files_dir().join("mail"));
+    config.evidence.folder = Some(database.files_dir().join("evidence"));
     config.public_url = Some("https://onramp.test".into());
     config
 }

@@ -6,7 +6,7 @@ use onramp_domain::evidence::FileType;
 use onramp_domain::{OrganisationId, UserId};
 use uuid::Uuid;
 
-use super::Store;
+use super::{Db, Store};
 use crate::rows::{corrupt, from_micros, to_micros};
 use crate::{EvidenceFile, EvidenceFiles, StoreError};
 
@@ -59,35 +59,7 @@ impl TryFrom<EvidenceRow> for EvidenceFile {
 #[async_trait]
 impl EvidenceFiles for Store {
     async fn record_evidence(&self, file: &EvidenceFile) -> Result<(), StoreError> {
-        let size = i64::try_from(file.size).map_err(|e| corrupt(ENTITY, e))?;
-        // Inserted only when the application is the organisation's, so a file never answers another's.
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO evidence_files (",
-            evidence_columns!(),
-            ") SELECT $1, id, organisation_id, $4, $5, $6, $7, $8, $9, $10, $11 FROM applications \
-             WHERE id = $2 AND organisation_id = $3"
-        ))
-        .bind(file.id)
-        .bind(file.application_id.0)
-        .bind(file.organisation_id.0)
-        .bind(&file.section_key.0)
-        .bind(&file.question_id)
-        .bind(&file.file_name)
-        .bind(file.file_type.as_str())
-        .bind(size)
-        .bind(&file.sha256)
-        .bind(file.uploaded_by.0)
-        .bind(to_micros(file.uploaded_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound { entity: "uploader" },
-            _ => StoreError::unique_as("evidence file id")(error),
-        })?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::NotFound { entity: "application" });
-        }
-        Ok(())
+        insert_evidence(&self.pool, file).await
     }
 
     async fn evidence_of(&self, application: ApplicationId) -> Result<Vec<EvidenceFile>, StoreError> {
@@ -115,4 +87,39 @@ impl EvidenceFiles for Store {
         let removed = sqlx::query("DELETE FROM evidence_files WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(removed.rows_affected() > 0)
     }
+}
+
+/// Inserts the record, only when the application is the organisation's, so a file never answers another's.
+pub(super) async fn insert_evidence<'e>(
+    executor: impl sqlx::Executor<'e, Database = Db>,
+    file: &EvidenceFile,
+) -> Result<(), StoreError> {
+    let size = i64::try_from(file.size).map_err(|e| corrupt(ENTITY, e))?;
+    let inserted = sqlx::query(concat!(
+        "INSERT INTO evidence_files (",
+        evidence_columns!(),
+        ") SELECT $1, id, organisation_id, $4, $5, $6, $7, $8, $9, $10, $11 FROM applications \
+         WHERE id = $2 AND organisation_id = $3"
+    ))
+    .bind(file.id)
+    .bind(file.application_id.0)
+    .bind(file.organisation_id.0)
+    .bind(&file.section_key.0)
+    .bind(&file.question_id)
+    .bind(&file.file_name)
+    .bind(file.file_type.as_str())
+    .bind(size)
+    .bind(&file.sha256)
+    .bind(file.uploaded_by.0)
+    .bind(to_micros(file.uploaded_at))
+    .execute(executor)
+    .await
+    .map_err(|error| match &error {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound { entity: "uploader" },
+        _ => StoreError::unique_as("evidence file id")(error),
+    })?;
+    if inserted.rows_affected() == 0 {
+        return Err(StoreError::NotFound { entity: "application" });
+    }
+    Ok(())
 }

@@ -65,4 +65,47 @@ impl ApplicationWork for Work {
         }
         Ok(())
     }
+
+    async fn record_evidence(&mut self, file: &crate::EvidenceFile) -> Result<(), StoreError> {
+        if file.organisation_id.0 != self.organisation_id() {
+            return Err(StoreError::NotFound { entity: "application of this organisation" });
+        }
+        super::evidence::insert_evidence(&mut *self.tx, file).await
+    }
+
+    async fn remove_evidence(&mut self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        let removed = sqlx::query("DELETE FROM evidence_files WHERE id = $1 AND organisation_id = $2")
+            .bind(id)
+            .bind(self.organisation_id())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(removed.rows_affected() > 0)
+    }
+
+    async fn record_agreement_source(
+        &mut self,
+        agreement: onramp_domain::agreement::AgreementId,
+        application: ApplicationId,
+        answers_sha256: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Only when both are this organisation's.
+        let inserted = sqlx::query(
+            "INSERT INTO agreement_sources (agreement_id, application_id, answers_sha256, created_at) \
+             SELECT g.id, a.id, $3, $4 FROM agreements g JOIN applications a ON a.organisation_id = g.organisation_id \
+             WHERE g.id = $1 AND a.id = $2 AND g.organisation_id = $5",
+        )
+        .bind(agreement.0)
+        .bind(application.0)
+        .bind(answers_sha256)
+        .bind(to_micros(now))
+        .bind(self.organisation_id())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::unique_as("agreement source"))?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound { entity: "agreement or application of this organisation" });
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use onramp_domain::{CaseNumber, NewOrganisation, Organisation};
+use onramp_domain::{CaseNumber, NewOrganisation, Organisation, OrganisationKind};
 use sqlx::Transaction;
 
 use super::Db;
@@ -53,6 +53,19 @@ impl UnitOfWork for Work {
 
     async fn switch_to(&mut self, organisation: &NewOrganisation, now: Timestamp) -> Result<(), StoreError> {
         self.organisation = lock_or_register(&mut self.tx, organisation, now).await?;
+        Ok(())
+    }
+
+    async fn set_organisation_kind(&mut self, kind: OrganisationKind) -> Result<(), StoreError> {
+        let result = sqlx::query("UPDATE organisations SET kind = $2 WHERE id = $1")
+            .bind(self.organisation_id())
+            .bind(kind.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        if result.rows_affected() != 1 {
+            return Err(StoreError::NotFound { entity: "organisation" });
+        }
+        self.organisation.details.kind = kind;
         Ok(())
     }
 
