@@ -347,6 +347,79 @@ async fn seed_applications(context: &AppContext) -> Result<(), DemoError> {
     ] {
         crate::applications::act(context, &owner, application.id, command).await.map_err(|e| invalid(&e))?;
     }
+    seed_assured_application(context).await
+}
+
+/// DOS-6: Beacon's application, assured in every section but the agreement's own, with its conformance report
+/// uploaded, so the agreement team can create the connection agreement from it.
+async fn seed_assured_application(context: &AppContext) -> Result<(), DemoError> {
+    use std::collections::BTreeMap;
+
+    use onramp_domain::application::{ApplicationCommand, SectionKey};
+    use onramp_domain::flow::evaluate::Answer;
+    let invalid = |e: &dyn std::fmt::Display| DemoError::Invalid(e.to_string());
+    let user = |address: &str| {
+        let address = EmailAddress::parse(address).map_err(|e| invalid(&e));
+        async move {
+            let found = context.store.user_by_email(&address?).await?;
+            found.ok_or_else(|| invalid(&"a demo user is missing"))
+        }
+    };
+    let owner = user("contact@beacon-care.example").await?;
+    let reviewer = user("reviewer@onramp.example").await?;
+    let product = ApiProduct::parse("pds-fhir").map_err(|e| invalid(&e))?;
+    let application = crate::applications::start(context, &owner, "Beacon Care Planner", &[product])
+        .await
+        .map_err(|e| invalid(&e))?;
+    let answers = |pairs: Vec<(&str, Answer)>| -> BTreeMap<String, Option<Answer>> {
+        pairs.into_iter().map(|(q, a)| (q.to_owned(), Some(a))).collect()
+    };
+    let sections = [
+        (
+            "eligibility",
+            answers(vec![
+                ("use_case", Answer::Text("Care planners see the patient's registered GP and address.".into())),
+                ("use_case_fits", Answer::YesNo(true)),
+                ("uk_health_or_care", Answer::YesNo(true)),
+            ]),
+        ),
+        ("contacts", answers(vec![("technical_contact", Answer::Text("tech@beacon-care.example".into()))])),
+        (
+            "standard-api/service",
+            answers(vec![
+                ("expected_users", Answer::Number(450.0)),
+                ("channels", Answer::Choices(vec!["desktop".into()])),
+                ("service_desk_acknowledged", Answer::YesNo(true)),
+            ]),
+        ),
+        ("standard-api/conformance", BTreeMap::new()),
+    ];
+    let id = application.id;
+    for (section, given) in sections {
+        let section = SectionKey(section.into());
+        let save = ApplicationCommand::Save { section: section.clone(), answers: given };
+        crate::applications::act(context, &owner, id, save).await.map_err(|e| invalid(&e))?;
+        if section.0 == "standard-api/conformance" {
+            let report = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+            let source = crate::evidence::ReadChunks(&report[..]);
+            crate::application_files::upload(
+                context,
+                &owner,
+                id,
+                &section,
+                "test_report",
+                "Conformance report.pdf",
+                source,
+            )
+            .await
+            .map_err(|e| invalid(&e))?;
+        }
+        crate::applications::act(context, &owner, id, ApplicationCommand::Submit { section: section.clone() })
+            .await
+            .map_err(|e| invalid(&e))?;
+        let approve = ApplicationCommand::Approve { section, reference: None, agreement: None };
+        crate::applications::act(context, &reviewer, id, approve).await.map_err(|e| invalid(&e))?;
+    }
     Ok(())
 }
 

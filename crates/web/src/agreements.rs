@@ -367,8 +367,9 @@ struct AgreementPage<'a> {
     original_version: String,
     superseded: String,
     contacts_notified: String,
-    /// DOS-6: the application it was created from (its page) and the SHA-256 of the approved answers.
-    source: Option<(String, String)>,
+    /// DOS-6: the application it was created from (its page and product name) and the SHA-256 of the approved
+    /// answers.
+    source: Option<(String, String, String)>,
 }
 
 impl AgreementPage<'_> {
@@ -441,11 +442,14 @@ async fn render_agreement(
         original_version: agreement.original_version.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
         superseded: agreement.superseded.map(|n| n.to_string()).unwrap_or_else(|| "None".into()),
         contacts_notified: agreement.contacts_notified.join(", "),
-        source: context
-            .store
-            .agreement_source(agreement.id)
-            .await?
-            .map(|source| (format!("/applications/{}", source.application_id.0), source.answers_sha256)),
+        source: match context.store.agreement_source(agreement.id).await? {
+            Some(source) => {
+                let application = context.store.application(source.application_id).await?;
+                let name = application.map_or_else(|| "The application".to_owned(), |a| a.product_name);
+                Some((format!("/applications/{}", source.application_id.0), name, source.answers_sha256))
+            }
+            None => None,
+        },
     };
     Ok(page.render()?)
 }
