@@ -152,7 +152,8 @@ pub struct NewSession {
 /// Checks the password and opens a session. Unknown addresses and wrong passwords get the same answer; an
 /// account with too many recent failures is refused even with the right password until the lock-out ends.
 pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> Result<NewSession, AccountError> {
-    let now = context.clock.now();
+    // Sessions and lock-outs age in real time, even while demo time is moved.
+    let now = context.session_clock.now();
     let email = EmailAddress::parse(email).map_err(|_| AccountError::WrongCredentials)?;
     if let Some(LoginFailures { count: failures, last_failure: last }) =
         context.store.login_failures(email.as_str()).await?
@@ -189,7 +190,7 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
 
 /// The session a cookie token belongs to, if it is still valid.
 pub async fn session(context: &AppContext, token: &str) -> Result<Option<SignedIn>, StoreError> {
-    context.store.session(&sha256_hex(token), context.clock.now()).await
+    context.store.session(&sha256_hex(token), context.session_clock.now()).await
 }
 
 pub async fn sign_out(context: &AppContext, token: &str) -> Result<(), StoreError> {

@@ -440,13 +440,22 @@ pub enum DemoClockError {
 /// catch a typing mistake.
 pub const MAX_DEMO_JUMP: jiff::SignedDuration = jiff::SignedDuration::from_hours(400 * 24);
 
+/// What moving demo time did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoJump {
+    /// What the due jobs did (timers fired, mail sent …).
+    pub jobs: crate::jobs::RunReport,
+    /// Agreements whose state or substate is not what it was before the jump.
+    pub agreements_changed: usize,
+}
+
 /// Moves demo time forward by `by` for every instance (the offset is stored), catches this instance's clock
 /// up at once and fires whatever fell due, so the person who moved time sees the result on the next page.
 pub async fn advance_clock(
     context: &AppContext,
     staff: &onramp_domain::User,
     by: jiff::SignedDuration,
-) -> Result<crate::jobs::RunReport, DemoClockError> {
+) -> Result<DemoJump, DemoClockError> {
     let demo_clock = context.demo_clock.as_ref().ok_or(DemoClockError::NotDemoMode)?;
     if !staff.has_staff_role(onramp_domain::StaffRole::AgreementTeam) {
         return Err(DemoClockError::NotAllowed);
@@ -454,8 +463,16 @@ pub async fn advance_clock(
     if by < jiff::SignedDuration::from_hours(1) || by > MAX_DEMO_JUMP {
         return Err(DemoClockError::OutOfRange);
     }
+    // The demo is small: comparing every agreement before and after says honestly what changed.
+    let states = |agreements: Vec<onramp_domain::agreement::Agreement>| -> std::collections::BTreeMap<_, _> {
+        agreements.into_iter().map(|a| (a.id, (a.state, a.substate))).collect()
+    };
+    let before = states(context.store.all_agreements().await?);
     let offset = context.store.advance_demo_clock(by).await?;
     demo_clock.catch_up(offset);
     tracing::info!(hours = by.as_hours(), user = %staff.id, "demo time moved forward");
-    Ok(crate::jobs::run_due(context, context.clock.now()).await?)
+    let jobs = crate::jobs::run_due(context, context.clock.now()).await?;
+    let after = states(context.store.all_agreements().await?);
+    let agreements_changed = after.iter().filter(|(id, state)| before.get(id) != Some(state)).count();
+    Ok(DemoJump { jobs, agreements_changed })
 }

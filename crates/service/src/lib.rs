@@ -71,6 +71,9 @@ pub struct AppContext {
     pub demo_clock: Option<Arc<clock::DemoClock>>,
     /// Where uploaded evidence is kept: the configured folder, unless a caller puts another store in.
     pub files: Arc<dyn evidence::FileStore>,
+    /// The time sessions and sign-in lock-outs are measured by: `clock`, except in demo mode, where it is the
+    /// real time, so moving demo time forward signs nobody out.
+    pub session_clock: Arc<dyn Clock>,
 }
 
 impl AppContext {
@@ -81,7 +84,9 @@ impl AppContext {
         let content = catalogue::read(&config.catalogue)?;
         let products = catalogue::record(&content, store.as_ref(), clock.now()).await?;
         let files: Arc<dyn evidence::FileStore> = Arc::new(evidence::FolderFileStore::new(config.evidence_folder()));
+        let session_clock = Arc::clone(&clock);
         Ok(Self {
+            session_clock,
             mailer,
             config: Arc::new(config),
             store,
@@ -102,6 +107,7 @@ impl AppContext {
     ) -> Result<Self, ContextError> {
         let mut context = Self::new(config, store, demo_clock.clone()).await?;
         context.demo_clock = Some(demo_clock);
+        context.session_clock = Arc::new(clock::SystemClock);
         Ok(context)
     }
 }

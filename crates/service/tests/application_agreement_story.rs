@@ -14,7 +14,7 @@ use common::{World, product};
 use onramp_domain::agreement::AgreementState;
 use onramp_domain::application::{ApplicationCommand, ApplicationId, Plan, SectionKey};
 use onramp_domain::flow::evaluate::Answer;
-use onramp_domain::{EmailAddress, NewUser, OrganisationKind, PersonName, StaffRole, TeamRole, User};
+use onramp_domain::{OrganisationKind, StaffRole, TeamRole, User};
 use onramp_service::application_agreement::{self, AgreementFromApplicationError, AgreementStanding};
 use onramp_service::evidence::ReadChunks;
 use onramp_service::{application_files, applications, lifecycle, organisations};
@@ -26,17 +26,6 @@ onramp_store::on_both_backends!(
 );
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-
-async fn staff(world: &World, email: &str, name: &str, role: StaffRole) -> User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse(name).unwrap(),
-        password_hash: None,
-        staff_roles: vec![role],
-        email_verified: true,
-    };
-    world.context.store.create_user(&new, world.now()).await.unwrap()
-}
 
 fn key(raw: &str) -> SectionKey {
     SectionKey(raw.into())
@@ -88,8 +77,8 @@ async fn assure(world: &World, owner: &User, reviewer: &User, id: ApplicationId)
 async fn dos6_the_agreement_is_created_from_an_assured_application_and_closes_it(world: World) {
     let organisation = world.organisation("Nova Health", "NOV01").await;
     let owner = world.member(&organisation, "Nia Owner", TeamRole::Owner, true).await;
-    let reviewer = staff(&world, "reviewer@provider.example", "Rory Reviewer", StaffRole::Reviewer).await;
-    let live = staff(&world, "live@provider.example", "Liv Service", StaffRole::LiveService).await;
+    let reviewer = world.staff_member("reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
+    let live = world.staff_member("live@provider.example", "Liv Service", vec![StaffRole::LiveService]).await;
     let team = &world.staff;
 
     let application =

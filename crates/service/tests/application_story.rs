@@ -12,24 +12,13 @@ use std::collections::BTreeMap;
 use common::{World, product};
 use onramp_domain::application::{ApplicationCommand, ApplicationError, Plan, SectionKey, SectionState};
 use onramp_domain::flow::evaluate::Answer;
-use onramp_domain::{EmailAddress, NewUser, PersonName, StaffRole, TeamRole, User};
+use onramp_domain::{StaffRole, TeamRole, User};
 use onramp_service::applications::{self, ApplicationServiceError};
 
 onramp_store::on_both_backends!(
     World::new;
     dos3_dos4_an_application_walks_the_standard_flow_to_approval,
 );
-
-async fn staff(world: &World, email: &str, name: &str, role: StaffRole) -> User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse(name).unwrap(),
-        password_hash: None,
-        staff_roles: vec![role],
-        email_verified: true,
-    };
-    world.context.store.create_user(&new, world.now()).await.unwrap()
-}
 
 fn answers(pairs: Vec<(&str, Answer)>) -> BTreeMap<String, Option<Answer>> {
     pairs.into_iter().map(|(q, a)| (q.to_owned(), Some(a))).collect()
@@ -43,8 +32,8 @@ async fn dos3_dos4_an_application_walks_the_standard_flow_to_approval(world: Wor
     let (organisation, owner, active) = world.active_contract("Acme Health", "X26").await;
     let viewer = world.member(&organisation, "Vic Viewer", TeamRole::Viewer, false).await;
     let (_, _, other) = world.active_contract("Beacon Apps", "B01").await;
-    let reviewer = staff(&world, "reviewer@provider.example", "Rory Reviewer", StaffRole::Reviewer).await;
-    let live = staff(&world, "live@provider.example", "Liv Service", StaffRole::LiveService).await;
+    let reviewer = world.staff_member("reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
+    let live = world.staff_member("live@provider.example", "Liv Service", vec![StaffRole::LiveService]).await;
 
     let refused = applications::start(&world.context, &viewer, "Acme Records", &[product("pds-fhir")]).await;
     assert!(matches!(refused, Err(ApplicationServiceError::Viewer)));

@@ -32,9 +32,7 @@ use onramp_domain::flow::answer::parse_answer;
 use onramp_domain::flow::evaluate::Answer;
 use onramp_domain::flow::file::{Flow, Question, QuestionKind};
 use onramp_domain::notification::{ApplicationEvent, Notification};
-use onramp_domain::{
-    EmailAddress, NewUser, Organisation, OrganisationInput, OrganisationKind, PersonName, StaffRole, User,
-};
+use onramp_domain::{Organisation, OrganisationInput, OrganisationKind, StaffRole, User};
 use onramp_service::accounts::{self, Registered, Registration};
 use onramp_service::application_agreement::{self, AgreementFromApplicationError, AgreementStanding};
 use onramp_service::applications::{self, ApplicationServiceError};
@@ -62,21 +60,10 @@ struct Staff {
 impl Staff {
     async fn new(world: &World) -> Self {
         Self {
-            reviewer: staff_user(world, "reviewer@provider.example", "Rory Reviewer", StaffRole::Reviewer).await,
-            live: staff_user(world, "live@provider.example", "Liv Service", StaffRole::LiveService).await,
+            reviewer: world.staff_member("reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await,
+            live: world.staff_member("live@provider.example", "Liv Service", vec![StaffRole::LiveService]).await,
         }
     }
-}
-
-async fn staff_user(world: &World, email: &str, name: &str, role: StaffRole) -> User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse(name).unwrap(),
-        password_hash: None,
-        staff_roles: vec![role],
-        email_verified: true,
-    };
-    world.context.store.create_user(&new, world.now()).await.unwrap()
 }
 
 /// What a supplier types into the organisation form.

@@ -164,17 +164,6 @@ fn message_id_of(entry: &OutboxEntry) -> String {
     }
 }
 
-async fn staff_user(world: &World, email: &str, name: &str) -> onramp_domain::User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse(name).unwrap(),
-        password_hash: None,
-        staff_roles: vec![onramp_domain::StaffRole::Reviewer],
-        email_verified: true,
-    };
-    world.context.store.create_user(&new, world.now()).await.unwrap()
-}
-
 async fn user(world: &World, email: &str, name: &str) -> onramp_domain::User {
     world
         .context
@@ -258,7 +247,9 @@ async fn not1_every_kind_of_notification_arrives_from_the_configured_sender_with
     applications::act(&world.context, &beacon_contact, application.id, save).await.unwrap();
     let submit = ApplicationCommand::Submit { section: eligibility.clone() };
     applications::act(&world.context, &beacon_contact, application.id, submit).await.unwrap();
-    let reviewer = staff_user(&world, "reviewer@provider.example", "Rory Reviewer").await;
+    let reviewer = world
+        .staff_member("reviewer@provider.example", "Rory Reviewer", vec![onramp_domain::StaffRole::Reviewer])
+        .await;
     let comments = vec![(Some("use_case".to_owned()), "Which care settings?".to_owned())];
     let send_back = ApplicationCommand::RequestChanges { section: eligibility, comments };
     applications::act(&world.context, &reviewer, application.id, send_back).await.unwrap();

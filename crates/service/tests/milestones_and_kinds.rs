@@ -12,7 +12,7 @@ use jiff::civil::date;
 use onramp_domain::application::milestones::MilestoneError;
 use onramp_domain::application::{ApplicationCommand, ApplicationError};
 use onramp_domain::notification::{ApplicationEvent, Notification};
-use onramp_domain::{EmailAddress, KindChangeError, NewUser, OrganisationKind, PersonName, StaffRole, TeamRole, User};
+use onramp_domain::{KindChangeError, OrganisationKind, StaffRole, TeamRole};
 use onramp_service::applications::{self, ApplicationServiceError};
 use onramp_service::organisations::{self, OrganisationError};
 
@@ -21,17 +21,6 @@ onramp_store::on_both_backends!(
     dos5_a_reviewer_records_the_milestones_with_their_audit_entry_and_the_message_to_the_organisation,
     org3_only_the_agreement_team_changes_an_organisations_kind_and_each_change_is_audited,
 );
-
-async fn staff(world: &World, email: &str, name: &str, roles: Vec<StaffRole>) -> User {
-    let new = NewUser {
-        email: EmailAddress::parse(email).unwrap(),
-        full_name: PersonName::parse(name).unwrap(),
-        password_hash: None,
-        staff_roles: roles,
-        email_verified: true,
-    };
-    world.context.store.create_user(&new, world.now()).await.unwrap()
-}
 
 async fn audit_actions(world: &World) -> Vec<String> {
     world.context.store.audit_records().await.unwrap().into_iter().map(|record| record.action).collect()
@@ -42,7 +31,7 @@ async fn dos5_a_reviewer_records_the_milestones_with_their_audit_entry_and_the_m
 ) {
     let organisation = world.organisation("Acme Health", "X26").await;
     let owner = world.member(&organisation, "Olu Owner", TeamRole::Owner, true).await;
-    let reviewer = staff(&world, "reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
+    let reviewer = world.staff_member("reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
     let application =
         applications::start(&world.context, &owner, "Acme Records", &[product("pds-fhir")]).await.unwrap();
     let set = |go_live| ApplicationCommand::SetMilestones {
@@ -101,8 +90,8 @@ async fn dos5_a_reviewer_records_the_milestones_with_their_audit_entry_and_the_m
 async fn org3_only_the_agreement_team_changes_an_organisations_kind_and_each_change_is_audited(world: World) {
     let organisation = world.organisation("Spine Tools Team", "PI1").await;
     let owner = world.member(&organisation, "Pat Platform", TeamRole::Owner, true).await;
-    let reviewer = staff(&world, "reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
-    let admin = staff(&world, "admin@provider.example", "Ada Admin", vec![StaffRole::Admin]).await;
+    let reviewer = world.staff_member("reviewer@provider.example", "Rory Reviewer", vec![StaffRole::Reviewer]).await;
+    let admin = world.staff_member("admin@provider.example", "Ada Admin", vec![StaffRole::Admin]).await;
     let audited = audit_actions(&world).await.len();
 
     for who in [&owner, &reviewer, &admin] {

@@ -40,6 +40,9 @@ struct NewAgreementPage<'a> {
     form: FormView,
     organisations: Vec<(String, String)>,
     products: Vec<(String, String, bool)>,
+    /// The chosen organisation's pending draft, which the new contract cancels: its number and whether its
+    /// contacts were already asked to accept it.
+    draft: Option<(String, bool)>,
 }
 
 async fn new_agreement_page(
@@ -47,6 +50,7 @@ async fn new_agreement_page(
     visitor: &Visitor,
     form: FormView,
     chosen: &[ApiProduct],
+    draft: Option<&onramp_domain::agreement::Agreement>,
 ) -> Result<String, WebError> {
     let mut organisations: Vec<(String, String)> = context
         .store
@@ -61,12 +65,14 @@ async fn new_agreement_page(
         .offered()
         .map(|product| (product.slug.to_string(), product.name.clone(), chosen.contains(&product.slug)))
         .collect();
-    Ok(NewAgreementPage { visitor, form, organisations, products }.render()?)
+    let draft =
+        draft.map(|d| (d.number.to_string(), d.substate == Some(onramp_domain::agreement::Substate::UnderReview)));
+    Ok(NewAgreementPage { visitor, form, organisations, products, draft }.render()?)
 }
 
 pub async fn new_agreement(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
     agreement_team(&visitor)?;
-    let html = new_agreement_page(&context, &visitor, FormView::default(), &[]).await?;
+    let html = new_agreement_page(&context, &visitor, FormView::default(), &[], None).await?;
     Ok(Html(html).into_response())
 }
 
@@ -78,8 +84,17 @@ pub async fn create_agreement(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let user = agreement_team(&visitor)?;
-    let organisation_field = fields.iter().find(|(name, _)| name == "organisation").map_or("", |(_, v)| v.as_str());
+    let value = |field: &str| fields.iter().find(|(name, _)| name == field).map_or("", |(_, v)| v.as_str());
+    let organisation_field = value("organisation");
     let mut errors = FieldErrors::new();
+    // Errors are added in the order of the fields, so the summary reads like the form.
+    let organisation = match uuid::Uuid::parse_str(organisation_field.trim()) {
+        Ok(id) => context.store.organisation(OrganisationId(id)).await?,
+        Err(_) => None,
+    };
+    if organisation.is_none() {
+        errors.add("organisation", "Choose the organisation the agreement is for");
+    }
     let mut products = Vec::new();
     for (_, slug) in fields.iter().filter(|(name, _)| name == "product") {
         let offered = ApiProduct::parse(slug).ok().filter(|p| context.products.get(p).is_some_and(|p| p.offered));
@@ -89,15 +104,18 @@ pub async fn create_agreement(
             None => errors.add("product", "Choose API products from the list"),
         }
     }
-    if let (Err(rule), true) = (require_api_products(&products), errors.is_empty()) {
+    if let (Err(rule), false) = (require_api_products(&products), errors.for_field("product").is_some()) {
         errors.add("product", capitalised(&rule.to_string()));
     }
-    let organisation = match uuid::Uuid::parse_str(organisation_field.trim()) {
-        Ok(id) => context.store.organisation(OrganisationId(id)).await?,
-        Err(_) => None,
+    // CA-2: a new contract replaces the organisation's pending draft; that is said, and confirmed, first.
+    let draft = match &organisation {
+        Some(organisation) => pending_draft(&context, organisation.id).await?,
+        None => None,
     };
-    if organisation.is_none() {
-        errors.add("organisation", "Choose the organisation the agreement is for");
+    if let Some(draft) = &draft
+        && value("replace_draft") != "yes"
+    {
+        errors.add("replace_draft", format!("Tick to confirm that {} is cancelled", draft.number));
     }
     if let (Some(organisation), true) = (&organisation, errors.is_empty()) {
         match outcome(lifecycle::create(&context, user, organisation.id, products.clone(), Origin::NewContract).await)?
@@ -107,8 +125,17 @@ pub async fn create_agreement(
         }
     }
     let form = FormView::new(errors, [("organisation", organisation_field.to_owned())]);
-    let html = new_agreement_page(&context, &visitor, form, &products).await?;
+    let html = new_agreement_page(&context, &visitor, form, &products, draft.as_ref()).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+}
+
+/// The organisation's Draft agreement, which a new contract would cancel.
+async fn pending_draft(
+    context: &AppContext,
+    organisation: OrganisationId,
+) -> Result<Option<onramp_domain::agreement::Agreement>, WebError> {
+    let agreements = context.store.agreements_of(organisation).await?;
+    Ok(agreements.into_iter().find(|a| a.state == onramp_domain::agreement::AgreementState::Draft))
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,6 +304,25 @@ pub async fn publish_terms(
     }
 }
 
+/// "1 agreement changed", "3 agreements changed", "no agreement changed".
+fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        0 => format!("No {one}"),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
+/// "3 days and 4 hours", "1 day", "5 hours".
+fn duration_words(days: i64, hours: i64) -> String {
+    let unit = |n: i64, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+    match (days, hours) {
+        (0, hours) => unit(hours, "hour"),
+        (days, 0) => unit(days, "day"),
+        (days, hours) => format!("{} and {}", unit(days, "day"), unit(hours, "hour")),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff_demo_clock.html")]
 struct DemoClockPage<'a> {
@@ -332,27 +378,36 @@ pub async fn advance_demo_clock(
     let mut errors = FieldErrors::new();
     let mut number = |field: &'static str, raw: &str| match raw.trim() {
         "" => 0,
-        raw => raw.parse::<i64>().ok().filter(|n| (0..=400 * 24).contains(n)).unwrap_or_else(|| {
-            errors.add(field, format!("Enter the {field} as a whole number, for example 30"));
-            0
-        }),
+        raw => match raw.parse::<i64>() {
+            Ok(n) if (0..=400 * 24).contains(&n) => n,
+            Ok(_) => {
+                errors.add(field, capitalised(&demo::DemoClockError::OutOfRange.to_string()));
+                0
+            }
+            Err(_) => {
+                errors.add(field, format!("Enter the {field} as a whole number, for example 30"));
+                0
+            }
+        },
     };
     let days = number("days", &form.days);
     let hours = number("hours", &form.hours);
     let by = SignedDuration::from_hours(days.saturating_mul(24).saturating_add(hours));
     if errors.is_empty() {
         match demo::advance_clock(&context, user, by).await {
-            Ok(report) => {
+            Ok(jump) => {
                 let report = format!(
-                    "Demo time moved forward by {days} days {hours} hours. {} agreements changed as their timers fired.",
-                    report.changed
+                    "Demo time moved forward by {}. {} state when timers fired; {} sent.",
+                    duration_words(days, hours),
+                    count(jump.agreements_changed, "agreement changed", "agreements changed"),
+                    count(jump.jobs.mail_sent, "message was", "messages were"),
                 );
                 return Ok(
                     Html(demo_clock_page(&context, &visitor, FormView::default(), Some(report))?).into_response()
                 );
             }
             Err(demo::DemoClockError::OutOfRange) => {
-                errors.add("days", demo::DemoClockError::OutOfRange.to_string());
+                errors.add("days", capitalised(&demo::DemoClockError::OutOfRange.to_string()));
             }
             Err(other) => return Err(other.into()),
         }

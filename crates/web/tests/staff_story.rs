@@ -154,6 +154,25 @@ async fn ca2_ca8_staff_create_issue_and_terminate_a_contract(app: TestApp) {
     let page = get(&app, &client, &location).await;
     assert!(page.contains("It ends on 31 March 2027"), "{page}");
     assert!(!page.contains("Terminate the agreement"), "a scheduled termination is not offered again");
+
+    // CA-2: a new contract cancels the pending draft, so the form says so and asks first.
+    let beacon = organisation(&app, "BEA01").await;
+    let chosen = beacon.id.0.to_string();
+    let fields = [("organisation", chosen.as_str()), ("product", "pds-fhir")];
+    let first = post(&app, &client, "/staff/agreements", &form, &fields).await;
+    assert_eq!(first.status(), 303, "no pending draft: nothing to confirm");
+    let draft = app.context.store.agreements_of(beacon.id).await.unwrap();
+    let draft = draft.iter().find(|a| a.state == onramp_domain::agreement::AgreementState::Draft).unwrap().clone();
+    let refused = post(&app, &client, "/staff/agreements", &form, &fields).await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.unwrap();
+    assert_error_summary(&refused, &format!("Tick to confirm that {} is cancelled", draft.number));
+    assert!(refused.contains(&format!("{} is still a draft", draft.number)), "{refused}");
+    assert_eq!(app.context.store.agreement(draft.id).await.unwrap().unwrap().state, draft.state, "nothing changed");
+    let confirmed = [("organisation", chosen.as_str()), ("product", "pds-fhir"), ("replace_draft", "yes")];
+    assert_eq!(post(&app, &client, "/staff/agreements", &form, &confirmed).await.status(), 303);
+    let replaced = app.context.store.agreement(draft.id).await.unwrap().unwrap();
+    assert_eq!(replaced.state, onramp_domain::agreement::AgreementState::Cancelled, "the draft was replaced");
 }
 
 async fn ca5_terms_are_published_only_after_a_preview_and_a_confirmation(app: TestApp) {
@@ -261,6 +280,9 @@ async fn demo_clock_moves_time_and_fires_what_falls_due(app: TestApp) {
     let refused = response.text().await.unwrap();
     assert_error_summary(&refused, "Enter the days as a whole number");
     assert!(refused.contains(r#"value="ninety""#));
+    let response = post(&app, &client, "/staff/demo-clock", &page, &[("days", "999999"), ("hours", "")]).await;
+    assert_eq!(response.status(), 422);
+    assert_error_summary(&response.text().await.unwrap(), "Move demo time forward by 1 hour to 400 days");
     let response = post(&app, &client, "/staff/demo-clock", &page, &[("days", "0"), ("hours", "0")]).await;
     assert_eq!(response.status(), 422, "moving by nothing is refused");
     assert_eq!(app.context.store.demo_offset().await.unwrap(), SignedDuration::ZERO);
@@ -268,7 +290,12 @@ async fn demo_clock_moves_time_and_fires_what_falls_due(app: TestApp) {
     let response = post(&app, &client, "/staff/demo-clock", &page, &[("days", "91"), ("hours", "")]).await;
     assert_eq!(response.status(), 200);
     let report = response.text().await.unwrap();
-    assert!(report.contains("Demo time moved forward by 91 days 0 hours. 1 agreements changed"), "{report}");
+    assert!(
+        report.contains("Demo time moved forward by 91 days. 1 agreement changed state when timers fired;"),
+        "{report}"
+    );
+    let after = client.get(format!("{}/staff/demo-clock", app.address)).send().await.unwrap();
+    assert_eq!(after.status(), 200, "sessions age in real time: the jump signs nobody out");
     let cancelled = app.context.store.agreement(agreement.id).await.unwrap().unwrap();
     assert_eq!(cancelled.state, AgreementState::Cancelled, "the 90-day review window passed in demo time");
 }

@@ -141,6 +141,18 @@ impl World {
         self.context.store.user(user.id).await.unwrap().unwrap()
     }
 
+    /// A verified provider staff account with these roles.
+    pub async fn staff_member(&self, email: &str, name: &str, roles: Vec<StaffRole>) -> User {
+        let new = NewUser {
+            email: EmailAddress::parse(email).unwrap(),
+            full_name: PersonName::parse(name).unwrap(),
+            password_hash: None,
+            staff_roles: roles,
+            email_verified: true,
+        };
+        self.context.store.create_user(&new, self.now()).await.unwrap()
+    }
+
     /// Ships one more terms version (a copy of the newest) so a test can publish two changes in a row.
     pub fn ship_terms_version(&mut self, version: u32) {
         let mut versions: Vec<_> = self.context.terms.versions().cloned().collect();
