@@ -229,8 +229,16 @@ fn parse_organisation(
         im1_supplier,
     };
     let column = |field: &'static str| if field == "name" { "organisation_name" } else { field };
+    // A file names the kind by its code, so a refusal lists the codes.
+    let message = |e: &crate::FieldError| {
+        if e.field == "kind" {
+            format!("{}: write commercial, public_healthcare, non_uk or provider_internal", e.message)
+        } else {
+            e.message.clone()
+        }
+    };
     let organisation = NewOrganisation::parse(&input)
-        .map_err(|errors| errors.iter().map(|e| (column(e.field), e.message.clone())).collect::<Vec<_>>())?;
+        .map_err(|errors| errors.iter().map(|e| (column(e.field), message(e))).collect::<Vec<_>>())?;
     if !organisation.kind.needs_connection_agreement() {
         return Err(vec![(
             "kind",

@@ -46,7 +46,7 @@ pub enum OrganisationKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("choose the kind of organisation: commercial, public_healthcare, non_uk or provider_internal")]
+#[error("choose the kind of organisation")]
 pub struct OrganisationKindError;
 
 impl OrganisationKind {
@@ -67,6 +67,16 @@ impl OrganisationKind {
             Self::PublicHealthcare => "Public healthcare body",
             Self::NonUk => "Organisation outside the UK",
             Self::ProviderInternal => "Part of the API provider",
+        }
+    }
+
+    /// The kind in a sentence: "a public healthcare body", "an organisation outside the UK".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Self::Commercial => "a commercial supplier",
+            Self::PublicHealthcare => "a public healthcare body",
+            Self::NonUk => "an organisation outside the UK",
+            Self::ProviderInternal => "part of the API provider",
         }
     }
 
@@ -175,8 +185,8 @@ fn company_number_for(kind: OrganisationKind, raw: &str) -> Result<Option<Compan
     match kind {
         OrganisationKind::Commercial => CompanyNumber::parse(raw).map(Some).map_err(|e| e.to_string()),
         kind if kind.ods_code_stands_for_company_number() && given => Err(format!(
-            "leave the company registration number empty for a {}: its ODS code stands in its place",
-            kind.label().to_lowercase()
+            "leave the company registration number empty for {}: its ODS code stands in its place",
+            kind.with_article()
         )),
         _ if given => CompanyNumber::parse(raw).map(Some).map_err(|e| e.to_string()),
         _ => Ok(None),
@@ -307,7 +317,16 @@ mod tests {
     fn org4_an_unknown_kind_is_refused() {
         let input = OrganisationInput { kind: "charity".into(), ..commercial() };
         let errors = NewOrganisation::parse(&input).err().unwrap_or_default();
-        assert!(errors.for_field("kind").is_some_and(|e| e.message.contains("public_healthcare")));
+        let refused = errors.for_field("kind").unwrap();
+        assert_eq!(refused.sentence(), "Choose the kind of organisation", "the form names kinds by their labels");
+    }
+
+    #[test]
+    fn org2_the_company_number_rule_names_the_kind_with_its_article() {
+        let input = OrganisationInput { kind: "non_uk".into(), ..commercial() };
+        let errors = NewOrganisation::parse(&input).err().unwrap_or_default();
+        let refused = errors.for_field("company_number").unwrap();
+        assert!(refused.message.contains("for an organisation outside the UK:"), "{refused}");
     }
 
     #[test]

@@ -7,6 +7,14 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    /// The message as a page shows it, beginning a sentence (rules are written to follow a colon).
+    pub fn sentence(&self) -> String {
+        let mut chars = self.message.chars();
+        chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.message)

@@ -164,7 +164,7 @@ async fn sec2_repeated_failures_lock_the_account(app: TestApp) {
         assert!(!page.contains("wrong password!!"));
     }
     let locked = sign_in(&app, &client, "olu@acme.example", "wrong password!!").await;
-    assert!(locked.text().await.unwrap().contains("too many failed sign-ins"));
+    assert!(locked.text().await.unwrap().contains("Too many failed sign-ins"));
     let still_locked = sign_in(&app, &client, "olu@acme.example", "a long enough passphrase").await;
     assert_eq!(still_locked.status(), 422, "even the right password waits for the lock-out to end");
     app.clock.advance(jiff::SignedDuration::from_mins(16));
@@ -272,7 +272,7 @@ async fn sec2_a_forgotten_password_is_reset_by_an_emailed_link(app: TestApp) {
     let response =
         post([("password", "a brand new passphrase".into()), ("confirm_password", "something else".into())]).await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().await.unwrap().contains("the passwords do not match"));
+    assert!(response.text().await.unwrap().contains("The passwords do not match"));
 
     let response =
         post([("password", "a brand new passphrase".into()), ("confirm_password", "a brand new passphrase".into())])

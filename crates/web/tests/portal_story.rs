@@ -83,7 +83,7 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     let refused = post(&app, &supplier, "/organisation", &page, &internal).await;
     assert_eq!(refused.status(), 422);
     let refused = refused.text().await.unwrap();
-    assert!(refused.contains("only the provider&#39;s staff can register a part of the API provider"), "{refused}");
+    assert!(refused.contains("Only the provider&#39;s staff can register a part of the API provider"), "{refused}");
     assert!(app.context.store.organisations().await.unwrap().is_empty(), "nothing was registered");
 
     let good = [
