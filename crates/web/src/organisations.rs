@@ -179,6 +179,10 @@ pub async fn show(
     Query(notice): Query<Notice>,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
+    // Provider staff belong to no connecting organisation: theirs is the list of every organisation.
+    if user.is_staff() {
+        return Ok(axum::response::Redirect::to("/staff/organisations").into_response());
+    }
     if user.membership.is_none() {
         let page = NewOrganisationPage {
             visitor: &visitor,
