@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::SignedDuration;
@@ -181,6 +181,15 @@ struct TermsPage<'a> {
     visitor: &'a Visitor,
     current: u32,
     versions: Vec<VersionRow>,
+    /// What the publication just made said, once, after it.
+    published: Option<String>,
+}
+
+/// Where a publication sends the team: the list, with what was done.
+#[derive(Debug, Default, Deserialize)]
+pub struct PublishedNotice {
+    published: Option<u32>,
+    uplifted: Option<usize>,
 }
 
 /// When each version was published through Onramp, as a date for the page.
@@ -194,7 +203,11 @@ async fn publication_dates(context: &AppContext) -> Result<Vec<(u32, String)>, W
         .collect())
 }
 
-pub async fn terms(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+pub async fn terms(
+    State(context): State<AppContext>,
+    visitor: Visitor,
+    Query(notice): Query<PublishedNotice>,
+) -> Result<Response, WebError> {
     agreement_team(&visitor)?;
     let current = lifecycle::current_terms_version(&context).await?;
     let published = publication_dates(&context).await?;
@@ -212,14 +225,27 @@ pub async fn terms(State(context): State<AppContext>, visitor: Visitor) -> Resul
             published: published
                 .iter()
                 .find(|(version, _)| *version == terms.version)
-                .map(|(_, date)| format!("Published through Onramp on {date}"))
-                .unwrap_or_else(|| {
-                    if terms.version <= current { "In force".to_owned() } else { "Not published".to_owned() }
+                .map(|(_, date)| {
+                    let status = if terms.version == current { "In force" } else { "Superseded" };
+                    format!("{status}: published through Onramp on {date}")
+                })
+                .unwrap_or_else(|| match terms.version.cmp(&current) {
+                    std::cmp::Ordering::Equal => "In force".to_owned(),
+                    std::cmp::Ordering::Less => "Superseded".to_owned(),
+                    std::cmp::Ordering::Greater => "Not published".to_owned(),
                 }),
             publishable: terms.version > current,
         })
         .collect();
-    Ok(Html(TermsPage { visitor: &visitor, current, versions }.render()?).into_response())
+    let published = notice.published.filter(|version| *version == current).map(|version| {
+        let uplifted = notice.uplifted.unwrap_or(0);
+        format!(
+            "Version {version} is published and in force. {} issued a new agreement on it, which auto-accepts after \
+             30 days unless it is paused.",
+            count(uplifted, "organisation was", "organisations were")
+        )
+    });
+    Ok(Html(TermsPage { visitor: &visitor, current, versions, published }.render()?).into_response())
 }
 
 #[derive(Template)]
@@ -292,7 +318,8 @@ pub async fn publish_terms(
     match lifecycle::publish_terms(&context, number, user.actor(), 200, None).await {
         Ok(report) => {
             tracing::info!(version = number, uplifted = report.uplifted, skipped = report.skipped, "terms published");
-            Ok(Redirect::to(&format!("/staff/terms/{number}")).into_response())
+            let notice = format!("/staff/terms?published={number}&uplifted={}", report.uplifted);
+            Ok(Redirect::to(&notice).into_response())
         }
         Err(lifecycle::LifecycleServiceError::OlderThanCurrent { .. }) => {
             let mut errors = FieldErrors::new();

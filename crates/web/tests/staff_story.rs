@@ -187,7 +187,7 @@ async fn ca5_terms_are_published_only_after_a_preview_and_a_confirmation(app: Te
     let terms = get(&app, &client, "/staff/terms").await;
     assert!(terms.contains("Version 6 is in force") && terms.contains("Preview publishing version 7"), "{terms}");
     let preview = get(&app, &client, "/staff/terms/7").await;
-    assert!(preview.contains("1 organisations will each be issued a new agreement"), "{preview}");
+    assert!(preview.contains("1 organisation will be issued a new agreement"), "{preview}");
     assert!(preview.contains("Organisation ACM01"));
 
     let response = post(&app, &client, "/staff/terms/7/publish", &preview, &[]).await;
@@ -198,11 +198,15 @@ async fn ca5_terms_are_published_only_after_a_preview_and_a_confirmation(app: Te
 
     let response = post(&app, &client, "/staff/terms/7/publish", &preview, &[("confirm", "yes")]).await;
     assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let confirmed = get(&app, &client, &location).await;
+    assert!(confirmed.contains("Version 7 is published and in force. 1 organisation was issued"), "{confirmed}");
+    assert!(confirmed.contains("<td>Superseded</td>"), "version 6 is superseded, not in force: {confirmed}");
     let agreements = app.context.store.agreements_of(acme.id).await.unwrap();
     let draft = agreements.iter().find(|a| a.state == AgreementState::Draft).expect("the uplift draft");
     assert_eq!((draft.terms_version, draft.signature_type), (7, SignatureType::AutoAccepted));
     let after = get(&app, &client, "/staff/terms/7").await;
-    assert!(after.contains("nothing to publish"), "{after}");
+    assert!(after.contains("Version 7 is the version in force"), "{after}");
     assert!(get(&app, &client, "/staff/terms").await.contains("Version 7 is in force"));
     assert_eq!(client.get(format!("{}/staff/terms/99", app.address)).send().await.unwrap().status(), 404);
 }
