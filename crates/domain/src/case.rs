@@ -111,6 +111,11 @@ pub enum CaseRuleError {
     ViewerReadOnly,
     #[error("only provider staff change a case's state")]
     StaffOnly,
+    /// SPEC §1: the agreement team answers cases; other provider staff read them.
+    #[error("only the agreement team writes in cases; other provider staff can read them")]
+    AgreementTeamOnly,
+    #[error("this case is closed: to ask something else, raise a new query from the agreement's page")]
+    Closed,
     #[error("write a message")]
     Empty,
     #[error("the message must be 10,000 characters or fewer")]
@@ -125,6 +130,8 @@ impl CaseRuleError {
             Self::InternalNoteByParty => "internal_note_by_party",
             Self::ViewerReadOnly => "viewer_read_only",
             Self::StaffOnly => "staff_only",
+            Self::AgreementTeamOnly => "agreement_team_only",
+            Self::Closed => "case_closed",
             Self::Empty => "empty_message",
             Self::TooLong => "message_too_long",
         }
@@ -161,8 +168,11 @@ impl CaseDecision {
 
 /// The person asking, as the case rules see them.
 fn standing(case: &Case, user: &crate::User) -> Result<Standing, CaseRuleError> {
-    if user.is_staff() {
+    if user.has_staff_role(crate::StaffRole::AgreementTeam) {
         return Ok(Standing::Staff);
+    }
+    if user.is_staff() {
+        return Ok(Standing::OtherStaff);
     }
     match &user.membership {
         Some(m) if m.organisation_id == case.organisation_id && m.role == crate::TeamRole::Viewer => {
@@ -175,7 +185,10 @@ fn standing(case: &Case, user: &crate::User) -> Result<Standing, CaseRuleError> 
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
+    /// The agreement team, who answer cases.
     Staff,
+    /// Provider staff in other roles: they read every case and write in none.
+    OtherStaff,
     Party,
     Viewer,
 }
@@ -188,10 +201,17 @@ pub fn may_read(case: &Case, user: &crate::User) -> bool {
 /// Decides `command` by `user` on `case` (CASE-1, CASE-2). Pure: the service writes the decision.
 pub fn decide(case: &Case, user: &crate::User, command: CaseCommand) -> Result<CaseDecision, CaseRuleError> {
     let standing = standing(case, user)?;
+    if standing == Standing::OtherStaff {
+        return Err(CaseRuleError::AgreementTeamOnly);
+    }
     match command {
         CaseCommand::Comment { body, visibility } => {
             if visibility == Visibility::Internal && standing != Standing::Staff {
                 return Err(CaseRuleError::InternalNoteByParty);
+            }
+            // A closed case is finished: the team reopens it to write again; a party raises a new query.
+            if case.state == CaseState::Closed {
+                return Err(CaseRuleError::Closed);
             }
             if standing == Standing::Viewer {
                 return Err(CaseRuleError::ViewerReadOnly);
@@ -370,5 +390,24 @@ mod tests {
                 .is_ok_and(|d| d.is_no_op())
         );
         assert_eq!(allowed(&waiting, &viewer), CaseActions::default());
+    }
+
+    #[test]
+    fn case1_only_the_agreement_team_writes_and_a_closed_case_takes_no_more_messages() {
+        let (team, reviewer, owner) = (person(0), person(1), person(2));
+        let open = case(CaseState::Open);
+        let reply = CaseCommand::Comment { body: "hi".into(), visibility: Visibility::Public };
+        assert!(may_read(&open, &reviewer), "other provider staff read every case");
+        assert_eq!(decide(&open, &reviewer, reply.clone()), Err(CaseRuleError::AgreementTeamOnly));
+        let close = CaseCommand::SetState { state: CaseState::Closed };
+        assert_eq!(decide(&open, &reviewer, close), Err(CaseRuleError::AgreementTeamOnly));
+        assert_eq!(allowed(&open, &reviewer), CaseActions::default());
+
+        let closed = case(CaseState::Closed);
+        assert_eq!(decide(&closed, &owner, reply.clone()), Err(CaseRuleError::Closed));
+        assert_eq!(decide(&closed, &team, reply), Err(CaseRuleError::Closed));
+        let reopen = decide(&closed, &team, CaseCommand::SetState { state: CaseState::Open }).unwrap_or_default();
+        assert_eq!(reopen.state, Some(CaseState::Open), "the team reopens a closed case to write in it again");
+        assert!(!allowed(&closed, &owner).reply && allowed(&closed, &team).change_state);
     }
 }

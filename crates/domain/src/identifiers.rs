@@ -53,6 +53,10 @@ pub enum CompanyNumberError {
     #[error("enter a company registration number")]
     Empty,
     #[error(
+        "a company registration number has only letters and digits, such as 01234567 or SC123456: remove the {0:?}"
+    )]
+    Character(char),
+    #[error(
         "a company registration number must be 8 characters: 8 digits, or 2 letters such as SC, NI or OC then 6 digits (this one has {0})"
     )]
     Length(usize),
@@ -75,7 +79,10 @@ impl CompanyNumber {
         if value.is_empty() {
             return Err(CompanyNumberError::Empty);
         }
-        let length = value.chars().count();
+        if let Some(other) = value.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            return Err(CompanyNumberError::Character(other));
+        }
+        let length = value.len();
         if length != 8 {
             return Err(CompanyNumberError::Length(length));
         }
@@ -316,6 +323,18 @@ mod tests {
         assert_eq!(CompanyNumber::parse("XX123456"), Err(CompanyNumberError::UnknownPrefix("XX".into())));
         assert_eq!(CompanyNumber::parse("1234567"), Err(CompanyNumberError::Length(7)));
         assert_eq!(CompanyNumber::parse("SC12345A"), Err(CompanyNumberError::Shape));
+    }
+
+    #[test]
+    fn company_numbers_are_letters_and_digits_only() {
+        assert_eq!(CompanyNumber::parse("!!"), Err(CompanyNumberError::Character('!')));
+        assert_eq!(CompanyNumber::parse("!!123456"), Err(CompanyNumberError::Character('!')));
+        assert_eq!(CompanyNumber::parse("0123-4567"), Err(CompanyNumberError::Character('-')));
+        // A letter of more than one byte is refused as a character, never split in the middle.
+        assert_eq!(CompanyNumber::parse("€1234567"), Err(CompanyNumberError::Character('€')));
+        assert_eq!(CompanyNumber::parse("É1234567"), Err(CompanyNumberError::Character('É')));
+        let message = CompanyNumberError::Character('!').to_string();
+        assert!(message.contains("only letters and digits") && message.contains("'!'"), "{message}");
     }
 
     #[test]

@@ -21,8 +21,14 @@
 //!    of every organisation and every kind of person (contact, other member, other organisation, agreement
 //!    team, other staff), and cases are opened with the number allocated up front.
 //!
-//! Commands also have their postconditions checked (who may accept, acceptance before the deadline, pause and
-//! resume keep the time left exactly, the overlap rules of an uplift), and a refused command must change nothing.
+//! 7. the timer ledger: no entry is dated after the time of the step that wrote it, each agreement's entries
+//!    are in time order, and a timer that ran late dates its entries (and the dates it records) at its deadline
+//!    or the start of the agreed end date, not at the time the worker ran (CA-4, CA-7, CA-8).
+//!
+//! Commands also have their postconditions checked (who may accept, acceptance before the deadline and its
+//! ledger entry with the time left, pause and resume keep the London days and hours left, the overlap rules of
+//! an uplift, a termination on today's date ends the agreement at once), and a refused command must change
+//! nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test: helpers fail loudly")]
 
@@ -33,10 +39,10 @@ use jiff::{SignedDuration, Timestamp};
 use onramp_domain::agreement::machine::{NewAgreement, PaperAgreement};
 use onramp_domain::agreement::{
     AUTO_ACCEPTED_BY, Action, Actor, Agreement, AgreementContent, AgreementId, AgreementState, Chain, Command, Contact,
-    Decision, Effect, OrganisationSnapshot, Origin, ReviewTimer, Rules, SignatureType, Substate, TermsText, TimerKind,
-    allowed, decide,
+    Decision, Effect, LedgerEntry, LedgerEvent, OrganisationSnapshot, Origin, ReviewTimer, Rules, SignatureType,
+    Substate, TermsText, TimerKind, allowed, decide, paused_remaining,
 };
-use onramp_domain::calendar::{add_days, date_of};
+use onramp_domain::calendar::{add_days, continue_remaining, date_of, start_of};
 use onramp_domain::{
     AgreementNumber, ApiProduct, CaseNumber, EmailAddress, Membership, OrganisationId, OrganisationKind, PersonName,
     StaffRole, TeamRole, User, UserId,
@@ -236,6 +242,8 @@ struct World {
     active_content: BTreeMap<AgreementId, AgreementContent>,
     /// Agreed end dates not yet acted on, per organisation (CA-8).
     terminations: BTreeMap<OrganisationId, Date>,
+    /// The timer ledger, per agreement, in the order written.
+    ledger: BTreeMap<AgreementId, Vec<LedgerEntry>>,
     /// What the scenario exercised, for the coverage test.
     seen: BTreeMap<String, u32>,
 }
@@ -380,6 +388,7 @@ impl World {
             acted: BTreeMap::new(),
             active_content: BTreeMap::new(),
             terminations: BTreeMap::new(),
+            ledger: BTreeMap::new(),
             seen: BTreeMap::new(),
         }
     }
@@ -593,10 +602,34 @@ impl World {
                         return Err(format!("{} refers to case {case}, which was never opened", action));
                     }
                 }
-                Effect::Ledger { .. } | Effect::OpenCase { .. } | Effect::Notify { .. } => {}
+                Effect::Ledger { agreement, entry } => {
+                    // Check 7: never dated in the future, and in time order per agreement.
+                    if entry.at > self.now {
+                        return Err(format!("{action} wrote a ledger entry at {} after now {}", entry.at, self.now));
+                    }
+                    let entries = self.ledger.entry(*agreement).or_default();
+                    if let Some(last) = entries.last()
+                        && last.at > entry.at
+                    {
+                        return Err(format!(
+                            "{action} wrote a {} ledger entry at {} before the previous {} at {}",
+                            entry.event.as_str(),
+                            entry.at,
+                            last.event.as_str(),
+                            last.at
+                        ));
+                    }
+                    entries.push(entry.clone());
+                }
+                Effect::OpenCase { .. } | Effect::Notify { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// The last ledger entry of `agreement`, if any.
+    fn last_entry(&self, agreement: AgreementId) -> Option<&LedgerEntry> {
+        self.ledger.get(&agreement).and_then(|entries| entries.last())
     }
 
     fn import_paper(&mut self, org: usize, paper: &Paper) -> Result<(), String> {
@@ -667,6 +700,15 @@ impl World {
                         {
                             return Err(format!("CA-3: accepted {} records {recorded:?}", accepted.number));
                         }
+                        // The ledger keeps the time that was left, not "stopped, 0 days 0 hours".
+                        let left = deadline.map(|d| d.duration_since(self.now));
+                        let logged = self.last_entry(agreement).map(|e| (e.event, e.at, Some(e.remaining), e.deadline));
+                        if logged != Some((LedgerEvent::Stopped, self.now, left, deadline)) {
+                            return Err(format!(
+                                "CA-3: accepting {} logged {logged:?}, not stopped with {left:?} left",
+                                accepted.number
+                            ));
+                        }
                         if let Some(previous) = previous.map(|p| &self.agreements[&p.id])
                             && (previous.state, previous.end_date) != (AgreementState::Expired, Some(today))
                         {
@@ -717,8 +759,34 @@ impl World {
             }
             Step::Terminate { org, days_ahead } => {
                 let end_date = date_of(add_days(self.now, *days_ahead));
+                let before = self.chain(*org)?;
                 if let Outcome::Done = self.execute(*org, Command::Terminate { end_date, actor: staff() }, false)? {
-                    self.terminations.insert(self.organisations[*org].id, end_date);
+                    let active = before.active.as_ref().map(|a| a.id).ok_or("CA-8: terminated without an Active")?;
+                    if end_date == date_of(self.now) {
+                        // An end date of today ends the agreement in the same decision, logged now.
+                        self.saw("terminate ended it at once".into());
+                        let after = &self.agreements[&active];
+                        let chain = self.chain(*org)?;
+                        let logged = self.last_entry(active).map(|e| (e.event, e.timer, e.at));
+                        if (after.state, after.end_date) != (AgreementState::Expired, Some(end_date))
+                            || chain.active.is_some()
+                            || chain.draft.is_some()
+                            || logged != Some((LedgerEvent::Fired, TimerKind::Termination, self.now))
+                        {
+                            return Err(format!(
+                                "CA-8: terminating {} today left it {} ending {:?}, logged {logged:?}",
+                                after.number,
+                                after.state.label(),
+                                after.end_date
+                            ));
+                        }
+                    } else {
+                        let logged = self.last_entry(active).map(|e| (e.event, e.timer, e.deadline));
+                        if logged != Some((LedgerEvent::Started, TimerKind::Termination, Some(start_of(end_date)))) {
+                            return Err(format!("CA-8: scheduling a termination logged {logged:?}"));
+                        }
+                        self.terminations.insert(self.organisations[*org].id, end_date);
+                    }
                 }
             }
             Step::Jump { by, worker } => {
@@ -750,8 +818,15 @@ impl World {
             (Step::Pause { .. }, Some(ReviewTimer::Running { deadline })) => {
                 ReviewTimer::Paused { since: now, remaining: deadline.duration_since(now) }
             }
-            (Step::Resume { .. }, Some(ReviewTimer::Paused { remaining, .. })) => {
-                ReviewTimer::Running { deadline: now.checked_add(remaining).unwrap() }
+            (Step::Resume { .. }, Some(ReviewTimer::Paused { since, remaining })) => {
+                // The London days and hours left at the pause are left again at the resume.
+                let deadline = continue_remaining(since, remaining, now);
+                let (at_pause, at_resume) =
+                    (paused_remaining(since, remaining), paused_remaining(now, deadline.duration_since(now)));
+                if at_pause != at_resume {
+                    return Err(format!("CA-6: paused with {at_pause} left, resumed with {at_resume}"));
+                }
+                ReviewTimer::Running { deadline }
             }
             (Step::Reset { .. }, Some(_)) => {
                 ReviewTimer::Running { deadline: add_days(now, self.rules.auto_accept_days) }
@@ -821,8 +896,10 @@ impl World {
                     Some(onramp_domain::agreement::ReviewTimer::Running { deadline }) => Some(deadline),
                     _ => None,
                 };
+                let acceptance_deadline = stored.review_deadline;
                 let chain = self.chain(org)?;
                 let previous_active = chain.active.as_ref().map(|a| a.id).filter(|id| *id != agreement);
+                let pending_draft = chain.draft.as_ref().map(|d| d.id).filter(|id| *id != agreement);
                 let command = Command::TimerFired { agreement, timer };
                 let decision = decide(&chain, command.clone(), self.now, &self.rules)
                     .map_err(|e| format!("the {} timer of {number} was refused: {e}", timer.as_str()))?;
@@ -840,7 +917,8 @@ impl World {
                     if DECIDING_TIMERS.contains(&timer) && *count > 1 {
                         return Err(format!("CA-10: the {} timer of {number} acted {count} times", timer.as_str()));
                     }
-                    let ended = Ended { previous_active, scheduled_end, review_deadline };
+                    let ended =
+                        Ended { previous_active, pending_draft, scheduled_end, review_deadline, acceptance_deadline };
                     self.check_timer_acted(org, agreement, timer, ended)?;
                     if timer == TimerKind::Termination {
                         self.terminations.remove(&termination_of);
@@ -854,15 +932,33 @@ impl World {
     /// What a deciding timer that acted must have done (CA-4, CA-7, CA-8). A timer's dates are those of the
     /// period that ended, however late the worker ran.
     fn check_timer_acted(&self, org: usize, id: AgreementId, timer: TimerKind, ended: Ended) -> Result<(), String> {
-        let Ended { previous_active, scheduled_end, review_deadline } = ended;
+        let Ended { previous_active, pending_draft, scheduled_end, review_deadline, acceptance_deadline } = ended;
         let today = date_of(review_deadline.unwrap_or(self.now));
         let after = &self.agreements[&id];
         let chain = self.chain(org)?;
+        let logged = |agreement: AgreementId| self.last_entry(agreement).map(|e| (e.event, e.timer, e.at));
         match timer {
-            TimerKind::ReviewDeadline if after.state != AgreementState::Cancelled => {
-                Err(format!("CA-4: the review deadline of {} left it {}", after.number, after.state.label()))
+            TimerKind::ReviewDeadline => {
+                // CA-4: cancelled, and logged at the deadline however late the worker ran.
+                let expected = acceptance_deadline.map(|d| (LedgerEvent::Fired, TimerKind::ReviewDeadline, d));
+                if after.state != AgreementState::Cancelled || logged(id) != expected {
+                    return Err(format!(
+                        "CA-4: the review deadline {acceptance_deadline:?} of {} left it {}, logged {:?}",
+                        after.number,
+                        after.state.label(),
+                        logged(id)
+                    ));
+                }
+                Ok(())
             }
             TimerKind::AutoAccept => {
+                if logged(id) != review_deadline.map(|d| (LedgerEvent::Fired, TimerKind::AutoAccept, d)) {
+                    return Err(format!(
+                        "CA-7: auto-accepting {} at {review_deadline:?} logged {:?}",
+                        after.number,
+                        logged(id)
+                    ));
+                }
                 let recorded = (after.state, after.accepted_by.as_deref(), after.accepted_on, after.start_date);
                 if recorded != (AgreementState::Active, Some(AUTO_ACCEPTED_BY), Some(today), Some(today)) {
                     return Err(format!("CA-7: auto-accepted {} records {recorded:?}", after.number));
@@ -879,7 +975,24 @@ impl World {
                     _ => Ok(()),
                 }
             }
-            // CA-8: the Active agreement expires with the agreed end date and the pending draft is cancelled.
+            // CA-8: the Active agreement expires with the agreed end date and the pending draft is cancelled, both
+            // logged when the end date began, however late the worker ran.
+            TimerKind::Termination
+                if scheduled_end.is_none_or(|end| {
+                    logged(id) != Some((LedgerEvent::Fired, TimerKind::Termination, start_of(end)))
+                        || pending_draft.is_some_and(|draft| {
+                            logged(draft).map(|(event, _, at)| (event, at))
+                                != Some((LedgerEvent::Stopped, start_of(end)))
+                        })
+                }) =>
+            {
+                Err(format!(
+                    "CA-8: the termination of {} on {scheduled_end:?} logged {:?}, its draft {:?}",
+                    after.number,
+                    logged(id),
+                    pending_draft.map(logged)
+                ))
+            }
             TimerKind::Termination
                 if (after.state, after.end_date) != (AgreementState::Expired, scheduled_end)
                     || chain.active.is_some()
@@ -1201,6 +1314,7 @@ fn the_scenarios_reach_every_transition() {
         "uplift done",
         "uplift changed a pending draft",
         "terminate done",
+        "terminate ended it at once",
         "review_deadline_fired acted",
         "auto_accept_fired acted",
         "auto_accept_fired did nothing",
@@ -1216,7 +1330,11 @@ fn the_scenarios_reach_every_transition() {
 #[derive(Debug, Clone, Copy)]
 struct Ended {
     previous_active: Option<AgreementId>,
+    /// The organisation's draft, if the timer is another agreement's (a termination cancels it).
+    pending_draft: Option<AgreementId>,
     scheduled_end: Option<Date>,
     /// The running review timer's deadline: an auto-acceptance takes its date from it (CA-7).
     review_deadline: Option<jiff::Timestamp>,
+    /// The stored review deadline: a new contract's cancellation is logged at it (CA-4).
+    acceptance_deadline: Option<jiff::Timestamp>,
 }

@@ -155,7 +155,8 @@ async fn serve_demo_prints_where_to_open_it_answers_ready_and_stops_on_sigterm()
     let ready = reqwest::get(format!("{address}readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let home = reqwest::get(&address).await.unwrap().text().await.unwrap();
-    assert!(home.contains("6 organisations are registered"), "{home}");
+    assert!(home.contains("This is a demo: nothing is sent"), "{home}");
+    assert!(!home.contains("organisations are registered"), "the public page does not count them: {home}");
 
     // Time travel: 91 days on, every contract still under review has passed its deadline; the running
     // server's worker picks up the moved clock and cancels them (CA-4 in demo mode).

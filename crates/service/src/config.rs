@@ -35,7 +35,8 @@ pub struct Config {
     pub provider: ProviderSettings,
     pub agreements: AgreementSettings,
     pub sign_in: SignInSettings,
-    /// Mark cookies `Secure`: set when Onramp is served over TLS (directly or behind a TLS proxy).
+    /// Mark cookies `Secure` even without an `https://` public URL (served over TLS, directly or behind a TLS
+    /// proxy). An `https://` public URL always makes them `Secure`: see [`Config::cookies_secure`].
     pub secure_cookies: bool,
     /// The portal's address as people reach it (`https://onramp.example.org`); every link in e-mail starts
     /// with it. Unset, it is `http://` and the `listen` address, which only suits a machine of one's own.
@@ -255,6 +256,12 @@ impl Config {
         }
     }
 
+    /// Whether cookies are marked `Secure`: when `secure_cookies` is set, and always when the public URL is
+    /// `https://`, since people then reach the portal over TLS and a cookie must never travel without it.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+    }
+
     /// Where the folder transport writes `.eml` files.
     pub fn mail_folder(&self) -> PathBuf {
         self.mail.folder.clone().unwrap_or_else(|| self.beside_database("mail"))
@@ -436,6 +443,20 @@ mod tests {
             assert_eq!(config.database.sqlite_durability, SqliteDurability::Full);
             Ok(())
         });
+    }
+
+    #[test]
+    fn cookies_are_secure_whenever_the_public_url_is_https() {
+        let with = |public_url: Option<&str>, secure_cookies| Config {
+            public_url: public_url.map(str::to_owned),
+            secure_cookies,
+            ..Config::default()
+        };
+        assert!(with(Some("https://onramp.example.org"), false).cookies_secure());
+        assert!(!with(Some("http://127.0.0.1:8080"), false).cookies_secure());
+        assert!(!with(None, false).cookies_secure());
+        assert!(with(None, true).cookies_secure(), "TLS without a public URL: the setting says so");
+        assert!(with(Some("http://onramp.internal"), true).cookies_secure());
     }
 
     #[test]

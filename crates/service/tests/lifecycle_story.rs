@@ -10,7 +10,9 @@ use jiff::SignedDuration;
 use onramp_domain::TeamRole;
 use onramp_domain::agreement::{
     AUTO_ACCEPTED_BY, Actor, AgreementState, LedgerEvent, LifecycleError, Origin, ReviewTimer, SignatureType, Substate,
+    TimerKind, ledger_remaining,
 };
+use onramp_domain::calendar::{date_of, start_of};
 use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::notification::Notification;
 use onramp_service::{audit, cases, legacy};
@@ -30,6 +32,11 @@ onramp_store::on_both_backends!(
     ca08_termination_expires_on_the_end_date_and_cancels_pending_drafts,
     ca09_original_version_and_superseded_contract_form_the_chain,
     ca07_a_late_worker_does_not_move_the_dates_of_an_auto_acceptance,
+    ca04_a_late_worker_dates_the_cancellation_at_the_deadline,
+    ca08_a_late_worker_ends_the_agreement_and_cancels_the_draft_at_the_start_of_the_end_date,
+    ca08_terminating_on_todays_date_ends_the_agreement_at_once,
+    ca03_acceptance_is_logged_with_the_time_that_was_left,
+    ca06_remaining_time_is_counted_in_london_days_across_the_clock_change,
     ca10_overlap_terms_change_while_a_new_contract_is_under_review,
     ca10_overlap_two_terms_changes_in_a_row,
     ca10_overlap_termination_while_a_draft_is_pending,
@@ -601,5 +608,122 @@ async fn ca06_a_second_query_comments_on_the_case_reopens_it_and_tells_the_conta
     let told = world.notifications("query_raised").await;
     assert_eq!(told.len(), 2, "each query is told to the contacts");
     assert!(matches!(&told[1].notification, Notification::QueryRaised { agreement } if agreement.case == Some(number)));
+    world.run_timers().await;
+}
+
+/// CA-4: the worker was down for ten days; the contract was cancelled, in its ledger, when its 90 days ended.
+async fn ca04_a_late_worker_dates_the_cancellation_at_the_deadline(world: World) {
+    let (_, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    let deadline = issued.review_deadline.unwrap();
+    world.clock.set(deadline + DAY * 10);
+    let late = world.accept(&contact, &issued).await.unwrap_err();
+    assert!(matches!(rule(late), LifecycleError::DeadlinePassed { .. }));
+    world.run_timers().await;
+    let cancelled = world.agreement(&issued).await;
+    assert_eq!(cancelled.state, AgreementState::Cancelled);
+    let ledger = world.context.store.ledger(issued.id).await.unwrap();
+    let fired = ledger.last().unwrap();
+    assert_eq!((fired.event, fired.timer, fired.at), (LedgerEvent::Fired, TimerKind::ReviewDeadline, deadline));
+    assert_eq!(world.notifications("cancelled").await.len(), 1);
+}
+
+/// CA-8: the worker was down for ten days after the agreed end date. The agreement still ended on that date, and
+/// its ledger and the cancelled draft's say so; nothing could change the draft in between.
+async fn ca08_a_late_worker_ends_the_agreement_and_cancels_the_draft_at_the_start_of_the_end_date(world: World) {
+    let (organisation, _, active) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft = world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending());
+    let draft = draft.unwrap();
+    let end_date = date_of(world.now() + DAY * 10);
+    let scheduled = lifecycle::terminate(&world.context, &world.staff, organisation.id, end_date).await.unwrap();
+    assert_eq!((scheduled.state, scheduled.scheduled_end_date), (AgreementState::Active, Some(end_date)));
+    let (ends, scheduled_on) = (start_of(end_date), world.now());
+
+    world.clock.set(ends + DAY * 10);
+    let pause = lifecycle::pause(&world.context, &world.staff, draft.id).await.unwrap_err();
+    assert_eq!(rule(pause), LifecycleError::Offboarded { end_date }, "the end date has come, the timer not yet");
+    world.run_timers().await;
+
+    let expired = world.agreement(&active).await;
+    assert_eq!((expired.state, expired.end_date), (AgreementState::Expired, Some(end_date)));
+    let ledger = world.context.store.ledger(active.id).await.unwrap();
+    let termination: Vec<_> =
+        ledger.iter().filter(|e| e.timer == TimerKind::Termination).map(|e| (e.event, e.at, e.deadline)).collect();
+    assert_eq!(
+        termination,
+        [(LedgerEvent::Started, scheduled_on, Some(ends)), (LedgerEvent::Fired, ends, None)],
+        "a termination appears in the terminated agreement's ledger, fired when the end date began"
+    );
+    let cancelled = world.agreement(&draft).await;
+    assert_eq!(cancelled.state, AgreementState::Cancelled);
+    let stopped = world.context.store.ledger(draft.id).await.unwrap().pop().unwrap();
+    assert_eq!((stopped.event, stopped.at), (LedgerEvent::Stopped, ends));
+    let Some(ReviewTimer::Running { deadline }) = draft.review_timer else { panic!("the terms change runs") };
+    assert_eq!(stopped.remaining, deadline.duration_since(ends), "with the time it had left then");
+    assert_eq!(world.notifications("terminated").await.len(), 1);
+    assert_eq!(world.context.store.pending_jobs().await.unwrap(), 0);
+}
+
+/// CA-8: an end date of today has begun already, so the agreement ends in the same request, not at the worker's
+/// next round; no termination timer is left behind.
+async fn ca08_terminating_on_todays_date_ends_the_agreement_at_once(world: World) {
+    let (organisation, _, active) = world.active_contract("Acme Health", "X26").await;
+    let pending = world.new_contract(&organisation, vec![product("nhs-login")]).await;
+    world.jump(SignedDuration::from_hours(3));
+    let today = date_of(world.now());
+    let ended = lifecycle::terminate(&world.context, &world.staff, organisation.id, today).await.unwrap();
+    assert_eq!(ended.id, active.id);
+    assert_eq!((ended.state, ended.end_date, ended.scheduled_end_date), (AgreementState::Expired, Some(today), None));
+    assert!(ended.what_happens_next(world.now()).starts_with("Expired on"), "{}", ended.what_happens_next(world.now()));
+    assert_eq!(world.agreement(&pending).await.state, AgreementState::Cancelled);
+    assert!(jobs::timers_of(&world.context, active.id).await.unwrap().is_empty());
+    let fired = world.context.store.ledger(active.id).await.unwrap().pop().unwrap();
+    assert_eq!((fired.event, fired.timer, fired.at), (LedgerEvent::Fired, TimerKind::Termination, world.now()));
+    assert_eq!(world.notifications("terminated").await.len(), 1);
+    assert!(world.notifications("termination_scheduled").await.is_empty());
+    world.run_timers().await;
+}
+
+/// CA-3, CA-6: the ledger records how much of the 90 days was left when the contact accepted.
+async fn ca03_acceptance_is_logged_with_the_time_that_was_left(world: World) {
+    let (_, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    let deadline = issued.review_deadline.unwrap();
+    world.jump(DAY * 10 + SignedDuration::from_hours(5));
+    world.accept(&contact, &issued).await.unwrap();
+    let ledger = world.context.store.ledger(issued.id).await.unwrap();
+    let stopped = ledger.last().unwrap();
+    assert_eq!((stopped.event, stopped.at, stopped.deadline), (LedgerEvent::Stopped, world.now(), Some(deadline)));
+    assert_eq!(stopped.remaining, deadline.duration_since(world.now()));
+    assert_eq!(ledger_remaining(stopped), "79 days 19 hours");
+    assert!(matches!(&stopped.actor, Actor::User { name, .. } if name == "Olu Contact"));
+    world.run_timers().await;
+}
+
+/// The rule of docs/LIFECYCLE.md §3: remaining time is London calendar days and hours, on the page and in the
+/// ledger alike, across the March clock change; a resume continues with the days and hours the pause kept.
+async fn ca06_remaining_time_is_counted_in_london_days_across_the_clock_change(world: World) {
+    world.clock.set("2027-03-10T10:00:00Z".parse().unwrap()); // 10:00 GMT; the clocks go forward on 28 March
+    let (organisation, _, _) = world.active_contract("Acme Health", "X26").await;
+    world.publish(7).await;
+    let draft = world.context.store.agreements_of(organisation.id).await.unwrap().into_iter().find(|a| a.is_pending());
+    let draft = draft.unwrap();
+    let started = world.context.store.ledger(draft.id).await.unwrap().pop().unwrap();
+    assert_eq!(started.remaining, SignedDuration::from_hours(719), "30 London days are 719 hours this time");
+    assert_eq!(ledger_remaining(&started), "30 days 0 hours");
+    assert!(draft.what_happens_next(world.now()).contains("9 April 2027, 30 days left"));
+
+    world.jump(SignedDuration::from_hours(1));
+    let paused = lifecycle::pause(&world.context, &world.staff, draft.id).await.unwrap();
+    let pause = world.context.store.ledger(draft.id).await.unwrap().pop().unwrap();
+    assert_eq!(ledger_remaining(&pause), "29 days 23 hours");
+    let page = paused.what_happens_next(world.now());
+    assert!(page.contains("29 days 23 hours of review remain"), "page and ledger agree: {page}");
+
+    world.clock.set("2027-04-05T09:00:00Z".parse().unwrap()); // 10:00 BST
+    let resumed = lifecycle::resume(&world.context, &world.staff, draft.id).await.unwrap();
+    let resume = world.context.store.ledger(draft.id).await.unwrap().pop().unwrap();
+    assert_eq!(ledger_remaining(&resume), "29 days 23 hours", "the time kept at the pause continues");
+    assert_eq!(resumed.review_deadline, Some("2027-05-05T08:00:00Z".parse().unwrap()), "09:00 BST on 5 May");
+    assert!(resumed.what_happens_next(world.now()).contains("5 May 2027, 30 days left"));
     world.run_timers().await;
 }

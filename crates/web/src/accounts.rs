@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::WebError;
 use crate::forms::FormView;
-use crate::session::{SESSION_COOKIE, Visitor, set_cookie};
+use crate::session::{ANONYMOUS_CSRF_COOKIE, SESSION_COOKIE, Visitor, set_cookie};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -92,6 +92,11 @@ pub async fn sign_in(
             if let Some(cookie) = set_cookie(&context, SESSION_COOKIE, &session.token, lifetime) {
                 headers.append(SET_COOKIE, cookie);
             }
+            // The session has a CSRF token of its own; the one used before signing in is thrown away, so a
+            // token planted or read before sign-in never works again (after sign-out a new one is issued).
+            if let Some(cookie) = set_cookie(&context, ANONYMOUS_CSRF_COOKIE, "", 0) {
+                headers.append(SET_COOKIE, cookie);
+            }
             tracing::info!(user = %session.user.id, "signed in");
             Ok((headers, Redirect::to(local_path(&form.next).unwrap_or("/"))).into_response())
         }
@@ -105,6 +110,19 @@ pub async fn sign_in(
             Ok(page(&visitor, &context, StatusCode::UNPROCESSABLE_ENTITY, html))
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "sign_out.html")]
+struct SignOutPage<'a> {
+    visitor: &'a Visitor,
+}
+
+/// `GET /sign-out`, as someone who typed the address or followed a link: signing out is a form (a POST with
+/// the CSRF token, so another site cannot sign anyone out), so this page offers its button.
+pub async fn sign_out_page(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
+    let html = SignOutPage { visitor: &visitor }.render()?;
+    Ok(page(&visitor, &context, StatusCode::OK, html))
 }
 
 pub async fn sign_out(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {

@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::agreement::{
-    Action, Agreement, AgreementState, LedgerEntry, SignatureType, Substate, TermsText, long_date, long_time,
+    Action, Agreement, AgreementState, LedgerEntry, ReviewTimer, SignatureType, Substate, TermsText, TimerKind,
+    ledger_remaining, long_date, long_time, paused_remaining,
 };
 use onramp_domain::case::Case;
 use onramp_domain::catalogue::ProductCatalogue;
@@ -173,7 +174,11 @@ pub struct Row {
     accepted_on: String,
     accepted_by: String,
     start_date: String,
+    end_date: String,
     created: String,
+    /// SPEC §4: when acceptance stops being possible (or the draft auto-accepts), in London time; while the
+    /// 30-day timer is paused, the time it keeps.
+    review_deadline: String,
     days_left: String,
 }
 
@@ -192,7 +197,15 @@ impl Row {
             accepted_on: date(agreement.accepted_on),
             accepted_by: agreement.accepted_by.clone().unwrap_or_default(),
             start_date: date(agreement.start_date),
+            end_date: date(agreement.end_date),
             created: long_time(agreement.created_at),
+            review_deadline: match (agreement.review_deadline, agreement.review_timer) {
+                (Some(deadline), _) => long_time(deadline),
+                (None, Some(ReviewTimer::Paused { since, remaining })) => {
+                    format!("None while paused ({} remain)", paused_remaining(since, remaining))
+                }
+                (None, _) => String::new(),
+            },
             days_left: agreement.days_left(now).map(|days| days.to_string()).unwrap_or_default(),
         }
     }
@@ -384,6 +397,7 @@ impl AgreementPage<'_> {
 
 pub struct LedgerLine {
     at: String,
+    timer: &'static str,
     event: &'static str,
     actor: String,
     remaining: String,
@@ -391,12 +405,18 @@ pub struct LedgerLine {
 
 impl LedgerLine {
     fn of(entry: &LedgerEntry) -> Self {
-        let hours = entry.remaining.as_hours();
         Self {
             at: long_time(entry.at),
+            timer: match entry.timer {
+                TimerKind::ReviewDeadline => "90-day acceptance period",
+                TimerKind::AutoAccept => "30-day auto-accept",
+                TimerKind::Termination => "Termination",
+                TimerKind::Reminder { .. } => "Reminder",
+            },
             event: entry.event.as_str(),
             actor: entry.actor.to_string(),
-            remaining: format!("{} days {} hours", hours / 24, hours % 24),
+            // London days and hours, counted as the page's "days left" counts them.
+            remaining: ledger_remaining(entry),
         }
     }
 }

@@ -17,7 +17,7 @@ use onramp_service::evidence::{ChunkSource, UploadError};
 use uuid::Uuid;
 
 use crate::WebError;
-use crate::forms::capitalised;
+use crate::forms::{self, capitalised};
 use crate::session::Visitor;
 
 /// A file field of the form, as the service reads an upload.
@@ -57,9 +57,13 @@ pub async fn take_in(
     while let Some(field) = multipart.next_field().await.map_err(|e| unreadable(&e))? {
         let name = field.name().unwrap_or_default().to_owned();
         let Some(question) = name.strip_prefix("file-").map(str::to_owned) else {
-            fields.push((name, field.text().await.map_err(|e| unreadable(&e))?));
+            // Read as bytes and checked strictly: multer's `text()` would replace what is not UTF-8 (SEC-3).
+            let bytes = field.bytes().await.map_err(|e| unreadable(&e))?;
+            forms::check_field(&name, &bytes)?;
+            fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
             continue;
         };
+        forms::check_field(&name, &[])?;
         // A file input left empty still sends a part, with no file name and no content.
         let file_name = field.file_name().unwrap_or_default().to_owned();
         if file_name.is_empty() || refused.contains_key(&question) {

@@ -15,7 +15,7 @@ use onramp_domain::application::{
     Application, ApplicationCommand, ApplicationError, ApplicationId, ApplicationState, Plan, PlannedSection,
     SectionKey, SectionState,
 };
-use onramp_domain::calendar::{bank_holidays::working_days_between, date_of};
+use onramp_domain::calendar::{bank_holidays::working_days_between, date_of, long_time};
 use onramp_domain::evidence;
 use onramp_domain::flow::answer::{answer_text, parse_answer};
 use onramp_domain::flow::file::{Flow, Question, QuestionKind};
@@ -38,11 +38,6 @@ fn key_in_url(key: &SectionKey) -> String {
 
 fn key_from_url(raw: &str) -> SectionKey {
     SectionKey(raw.replace('.', "/"))
-}
-
-/// An instant as people in England read it: "3 December 2026 14:23 GMT" (BST in summer).
-fn long_time(at: jiff::Timestamp) -> String {
-    at.to_zoned(onramp_domain::calendar::london()).strftime("%-d %B %Y %H:%M %Z").to_string()
 }
 
 fn parse_id(raw: &str) -> Result<ApplicationId, WebError> {

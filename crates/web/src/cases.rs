@@ -66,6 +66,8 @@ struct CasePage<'a> {
     agreement: String,
     /// What `case::decide` accepts from this user (its dry run); each form is one.
     actions: CaseActions,
+    /// Why this user cannot reply, when they cannot: the rule in words.
+    read_only: Option<String>,
     form: FormView,
 }
 
@@ -83,7 +85,14 @@ async fn render_case(
     let case = cases::case_for(context, user, number).await?;
     let agreement = context.store.agreement(case.agreement_id).await?.map(|a| a.number.to_string()).unwrap_or_default();
     let actions = onramp_domain::case::allowed(&case, user);
-    let page = CasePage { visitor, case: &case, agreement, actions, form };
+    let reply = onramp_domain::case::CaseCommand::Comment {
+        body: "a reply".into(),
+        visibility: onramp_domain::case::Visibility::Public,
+    };
+    let read_only = onramp_domain::case::decide(&case, user, reply)
+        .err()
+        .map(|rule| crate::forms::capitalised(&format!("{rule}.")));
+    let page = CasePage { visitor, case: &case, agreement, actions, read_only, form };
     Ok(page.render()?)
 }
 

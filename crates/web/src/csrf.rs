@@ -5,6 +5,11 @@
 //! A urlencoded form is small and read whole. A multipart form (an upload) is not read into memory: its
 //! first field must be `csrf_token`, which is checked before anything else is read, and the rest of the stream
 //! is handed to the handler as a [`CheckedMultipart`].
+//!
+//! Having read the form, this layer is also the one place where its text is checked (SEC-3,
+//! [`forms::check_urlencoded`]): every field of every urlencoded form, and every query string, must be UTF-8
+//! without control characters before any handler sees it. Multipart text fields are checked as the section
+//! form reads them (`application_files::take_in`).
 
 use std::sync::{Arc, Mutex};
 
@@ -15,8 +20,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use onramp_service::AppContext;
 
-use crate::WebError;
 use crate::session::Visitor;
+use crate::{WebError, forms};
 
 /// Forms are small; anything bigger is refused before it is read into memory.
 const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -77,7 +82,11 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
         Ok(visitor) => visitor,
         Err(error) => return error.into_response(),
     };
+    let query_refused = request.uri().query().and_then(|query| forms::check_urlencoded(query.as_bytes()).err());
     if safe {
+        if let Some(refused) = query_refused {
+            return refused.into_response();
+        }
         let wanted = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(visitor);
@@ -90,17 +99,19 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
     }
     let (mut parts, body) = request.into_parts();
     if is_multipart(&parts.headers) {
-        return match check_multipart(&visitor, &parts.headers, body).await {
-            Ok(checked) => {
-                parts.extensions.insert(checked);
-                parts.extensions.insert(visitor);
-                next.run(Request::from_parts(parts, Body::empty())).await
-            }
+        let checked = match check_multipart(&visitor, &parts.headers, body).await {
+            Ok(checked) => checked,
             Err(refused) => {
                 tracing::warn!(path = %parts.uri.path(), "refused a multipart post without a valid CSRF token first");
-                refused
+                return refused;
             }
         };
+        if let Some(refused) = query_refused {
+            return refused.into_response();
+        }
+        parts.extensions.insert(checked);
+        parts.extensions.insert(visitor);
+        return next.run(Request::from_parts(parts, Body::empty())).await;
     }
     let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
         return WebError::BadRequest("The form was too large.".into()).into_response();
@@ -110,6 +121,10 @@ pub async fn protect(State(context): State<AppContext>, request: Request, next: 
     if visitor.new_anonymous_csrf.is_some() || token != Some(visitor.csrf_token.as_str()) {
         tracing::warn!(path = %parts.uri.path(), "refused a form post without a valid CSRF token");
         return WebError::CsrfRefused.into_response();
+    }
+    if let Some(refused) = query_refused.or_else(|| forms::check_urlencoded(&bytes).err()) {
+        tracing::info!(path = %parts.uri.path(), "refused a form with text that is not UTF-8 or holds control characters");
+        return refused.into_response();
     }
     parts.extensions.insert(visitor);
     next.run(Request::from_parts(parts, Body::from(bytes))).await

@@ -42,6 +42,9 @@ pub enum WebError {
     TooManyRequests(String),
     #[error("{0}")]
     BadRequest(String),
+    /// SEC-3: a form field that is not UTF-8 or holds a control character; the message names the field.
+    #[error("{0}")]
+    UnacceptableText(String),
     #[error("{0}")]
     Conflict(String),
     #[error("the service is temporarily unavailable")]
@@ -90,6 +93,7 @@ impl From<LifecycleError> for WebError {
             | LifecycleError::NoActiveAgreement
             | LifecycleError::AlreadyHasAgreement
             | LifecycleError::TerminationScheduled { .. }
+            | LifecycleError::Offboarded { .. }
             | LifecycleError::EndDateInPast
             | LifecycleError::AlreadyOnTerms { .. }
             | LifecycleError::NoApiProducts
@@ -204,10 +208,12 @@ impl From<CaseRuleError> for WebError {
     fn from(rule: CaseRuleError) -> Self {
         match rule {
             CaseRuleError::NotVisible => Self::NotFound,
-            CaseRuleError::ViewerReadOnly | CaseRuleError::InternalNoteByParty | CaseRuleError::StaffOnly => {
-                Self::Forbidden
-            }
+            CaseRuleError::ViewerReadOnly
+            | CaseRuleError::InternalNoteByParty
+            | CaseRuleError::StaffOnly
+            | CaseRuleError::AgreementTeamOnly => Self::Forbidden,
             CaseRuleError::Empty | CaseRuleError::TooLong => Self::BadRequest(capitalised(&format!("{rule}."))),
+            CaseRuleError::Closed => Self::Conflict(capitalised(&format!("{rule}."))),
         }
     }
 }
@@ -323,6 +329,7 @@ impl WebError {
             Self::Forbidden | Self::CsrfRefused | Self::Unverified => StatusCode::FORBIDDEN,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnacceptableText(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -360,6 +367,7 @@ impl IntoResponse for WebError {
             | Self::CsrfRefused
             | Self::TooManyRequests(_)
             | Self::BadRequest(_)
+            | Self::UnacceptableText(_)
             | Self::Conflict(_) => None,
         };
         let (title, message) = match &self {
@@ -379,6 +387,7 @@ impl IntoResponse for WebError {
             ),
             Self::TooManyRequests(message) => ("Too many attempts", message.as_str()),
             Self::BadRequest(message) => ("This request could not be read", message.as_str()),
+            Self::UnacceptableText(message) => ("The form holds characters that cannot be accepted", message.as_str()),
             Self::Conflict(message) => ("This could not be saved", message.as_str()),
             Self::Unavailable => (
                 "Sorry, the service is unavailable",

@@ -28,9 +28,11 @@ mod team;
 use std::future::Future;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use onramp_service::{AppContext, Config};
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::WebError;
@@ -88,6 +90,7 @@ fn routes(config: &Config) -> Routes {
         .get("/", pages::home)
         .get("/sign-in", accounts::sign_in_form)
         .post_limited("/sign-in", accounts::sign_in, &attempts)
+        .get("/sign-out", accounts::sign_out_page)
         .post("/sign-out", accounts::sign_out)
         .get("/register", accounts::register_form)
         .post_limited("/register", accounts::register, &attempts)
@@ -159,14 +162,33 @@ pub fn route_table() -> Vec<RouteRow> {
     routes(&Config::default()).table
 }
 
+/// The Content-Security-Policy of every page: Onramp's pages run no script, load only its own stylesheet,
+/// post only to itself and are never framed. A handler that sets its own policy keeps it (evidence downloads
+/// are sandboxed; the staff mail page lets the message's inline styles apply).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'; object-src 'none'; \
+                                           base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The security headers of every response, each added only when the handler did not set it.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    // Links in mail carry single-use tokens in their paths (password reset, address verification): no other
+    // site is told the address of an Onramp page.
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
 /// Every route of the application.
 pub fn router(context: AppContext) -> Router {
-    routes(&context.config)
+    let mut router = routes(&context.config)
         .router
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect))
-        .layer(TraceLayer::new_for_http())
-        .with_state(context)
+        .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect));
+    // Outside the CSRF layer, so its refusals (and every error page) carry the headers too.
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(context)
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then lets in-flight requests finish.

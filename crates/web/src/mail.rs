@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use onramp_domain::calendar::long_time;
 use onramp_service::AppContext;
 use onramp_service::mail;
 use onramp_store::{Delivery, OutboxEntry};
@@ -40,25 +41,21 @@ struct Row {
     failed: bool,
 }
 
-fn london(at: jiff::Timestamp) -> String {
-    at.to_zoned(onramp_domain::calendar::london()).strftime("%-d %b %Y %H:%M").to_string()
-}
-
 fn status(delivery: &Delivery) -> (String, String, bool) {
     match delivery {
-        Delivery::Sent { at, .. } => ("Sent".into(), london(*at), false),
+        Delivery::Sent { at, .. } => ("Sent".into(), long_time(*at), false),
         Delivery::Queued { attempts: 0, .. } => ("Waiting to be sent".into(), String::new(), false),
         Delivery::Queued { attempts, next_try, last_error } => (
             format!("Retrying (attempt {attempts} done)"),
             format!(
                 "Next try {}. {}",
-                london(*next_try),
+                long_time(*next_try),
                 last_error.as_deref().unwrap_or("The last attempt did not finish.")
             ),
             false,
         ),
         Delivery::Failed { attempts, at, error } => {
-            (format!("Failed after {attempts} attempts"), format!("{}: {error}", london(*at)), true)
+            (format!("Failed after {attempts} attempts"), format!("{}: {error}", long_time(*at)), true)
         }
         Delivery::NotQueued => ("Not queued".into(), String::new(), false),
     }
@@ -105,7 +102,7 @@ pub async fn log(
             let (status, detail, failed) = status(&entry.delivery);
             Row {
                 id: entry.id.to_string(),
-                created: london(entry.created_at),
+                created: long_time(entry.created_at),
                 subject: subject(&context, entry),
                 recipients: entry.recipients.join(", "),
                 status,
@@ -160,7 +157,7 @@ pub async fn show(
         eml,
         row: Row {
             id: entry.id.to_string(),
-            created: london(entry.created_at),
+            created: long_time(entry.created_at),
             subject: subject(&context, &entry),
             recipients: entry.recipients.join(", "),
             status,
@@ -168,8 +165,15 @@ pub async fn show(
             failed,
         },
     };
-    Ok((visitor.cookies(&context), Html(page.render()?)).into_response())
+    let policy = [(header::CONTENT_SECURITY_POLICY, PREVIEW_CONTENT_SECURITY_POLICY)];
+    Ok((visitor.cookies(&context), policy, Html(page.render()?)).into_response())
 }
+
+/// The site's policy ([`crate::CONTENT_SECURITY_POLICY`]) with inline styles allowed: the HTML part is shown in
+/// a sandboxed `srcdoc` frame, which inherits this page's policy, and a letter is styled inline as mail must be.
+const PREVIEW_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
+                                               script-src 'none'; object-src 'none'; base-uri 'none'; \
+                                               form-action 'self'; frame-ancestors 'none'";
 
 /// The `.eml` file the folder transport wrote, as it was written.
 pub async fn eml(

@@ -12,14 +12,12 @@ use crate::session::Visitor;
 struct HomePage<'a> {
     visitor: &'a Visitor,
     provider: String,
-    organisations: usize,
     demo: bool,
 }
 
 pub async fn home(State(context): State<AppContext>, visitor: Visitor) -> Result<impl IntoResponse, WebError> {
     let provider = context.store.provider().await?.map_or_else(|| context.config.provider.name.clone(), |p| p.name);
-    let organisations = context.store.organisations().await?.len();
-    let html = HomePage { visitor: &visitor, provider, organisations, demo: context.demo_clock.is_some() }.render()?;
+    let html = HomePage { visitor: &visitor, provider, demo: context.demo_clock.is_some() }.render()?;
     Ok((visitor.cookies(&context), Html(html)))
 }
 

@@ -38,9 +38,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure when configured.
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure whenever the portal is reached over TLS
+/// ([`onramp_service::Config::cookies_secure`]: an `https://` public URL, or `secure_cookies`).
 pub fn set_cookie(context: &AppContext, name: &str, value: &str, max_age_seconds: i64) -> Option<HeaderValue> {
-    let secure = if context.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if context.config.cookies_secure() { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"))
         .ok()
 }

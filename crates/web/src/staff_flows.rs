@@ -7,6 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use onramp_domain::User;
+use onramp_domain::calendar::long_time;
 use onramp_domain::flow::diff::{Change, diff};
 use onramp_domain::flow::file::{self, Flow};
 use onramp_service::AppContext;
@@ -19,10 +20,6 @@ use crate::session::Visitor;
 fn staff(visitor: &Visitor) -> Result<&User, WebError> {
     let user = visitor.require_user()?;
     if user.is_staff() { Ok(user) } else { Err(WebError::NotFound) }
-}
-
-fn london(at: jiff::Timestamp) -> String {
-    at.to_zoned(onramp_domain::calendar::london()).strftime("%-d %b %Y %H:%M").to_string()
 }
 
 struct ProductRow {
@@ -188,7 +185,7 @@ pub async fn versions(
         .iter()
         .map(|v| VersionRow {
             version: v.version,
-            loaded: london(v.loaded_at),
+            loaded: long_time(v.loaded_at),
             file: v.file.clone(),
             sha256: v.sha256.chars().take(12).collect(),
             in_use: current.is_some_and(|flow| flow.version == v.version),

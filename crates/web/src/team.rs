@@ -138,7 +138,7 @@ pub async fn invitations(
                 organisation: found.organisation,
                 role: found.invitation.role.as_str(),
                 invited_by: found.invitation.invited_by_name.clone(),
-                expires: onramp_mail::letter::london_time(found.invitation.expires_at),
+                expires: onramp_domain::calendar::long_time(found.invitation.expires_at),
             })
             .collect()
     } else {

@@ -21,6 +21,8 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/", [200, 200, 200]),
     ("GET", "/sign-in", [200, 200, 200]),
     ("POST", "/sign-in", [422, 422, 422]),
+    // A page with the sign-out button (or "you are not signed in"), never a 405.
+    ("GET", "/sign-out", [200, 200, 200]),
     ("POST", "/sign-out", [303, 303, 303]),
     ("GET", "/register", [200, 200, 200]),
     ("POST", "/register", [422, 422, 422]),

@@ -115,6 +115,11 @@ async fn dos3_evidence_is_uploaded_checked_downloaded_and_removed(app: TestApp) 
             "attachment; filename=\"DSPT 2026.pdf\"; filename*=UTF-8''DSPT%202026.pdf"
         );
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        // The download's own sandbox policy is kept: the site's policy is added only where none was set.
+        let policies: Vec<_> = response.headers().get_all("content-security-policy").iter().collect();
+        assert_eq!(policies, ["sandbox; default-src 'none'"], "{who}");
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        assert_eq!(response.headers()["referrer-policy"], "same-origin");
         assert_eq!(response.bytes().await.unwrap(), PDF, "{who}");
     }
     let refused = stranger.get(format!("{}{download}", app.address)).send().await.unwrap();

@@ -10,7 +10,7 @@ use super::{
     AUTO_ACCEPTED_BY, Actor, Agreement, AgreementId, AgreementState, Chain, Contact, LedgerEntry, LedgerEvent,
     NotificationKind, Origin, ReviewTimer, SignatureType, Substate, TimerKind,
 };
-use crate::calendar::{add_days, date_of, start_of};
+use crate::calendar::{add_days, continue_remaining, date_of, long_date, long_time, start_of};
 use crate::case::MAX_MESSAGE_CHARS;
 use crate::{AgreementNumber, ApiProduct, CaseNumber};
 
@@ -171,9 +171,9 @@ pub enum LifecycleError {
     NotAgreementTeam,
     #[error("the terms of this agreement changed while you were reading; read them again")]
     TermsChanged,
-    #[error("a termination on {end_date} is already agreed")]
+    #[error("a termination on {} is already agreed", long_date(*end_date))]
     AlreadyTerminating { end_date: Date },
-    #[error("the review period ended at {deadline}; the agreement can no longer be accepted")]
+    #[error("the review period ended at {}; the agreement can no longer be accepted", long_time(*deadline))]
     DeadlinePassed { deadline: Timestamp },
     #[error("the agreement is not under review (it is {state})")]
     NotUnderReview { state: String },
@@ -189,8 +189,12 @@ pub enum LifecycleError {
     NoActiveAgreement,
     #[error("the organisation already has an agreement; paper agreements can only be imported for new ones")]
     AlreadyHasAgreement,
-    #[error("the organisation is being offboarded on {end_date}; no new agreement can take effect")]
+    #[error("the organisation is being offboarded on {}; no new agreement can take effect", long_date(*end_date))]
     TerminationScheduled { end_date: Date },
+    /// CA-8: the agreed end date has come; the termination timer is about to close the organisation's agreements,
+    /// so nothing may change them in between (as acceptance after a review deadline is refused, CA-4).
+    #[error("the organisation's agreements ended on {}; they can no longer change", long_date(*end_date))]
+    Offboarded { end_date: Date },
     #[error("the end date must be today or later")]
     EndDateInPast,
     #[error("the organisation already has terms version {current} or later")]
@@ -228,6 +232,7 @@ impl LifecycleError {
             Self::NoActiveAgreement => "no_active_agreement",
             Self::AlreadyHasAgreement => "already_has_agreement",
             Self::TerminationScheduled { .. } => "termination_scheduled",
+            Self::Offboarded { .. } => "offboarded",
             Self::EndDateInPast => "end_date_in_past",
             Self::AlreadyOnTerms { .. } => "already_on_terms",
             Self::NoApiProducts => "no_api_products",
@@ -320,13 +325,13 @@ pub fn decide(chain: &Chain, command: Command, now: Timestamp, rules: &Rules) ->
             accept(chain, agreement, &contact, &shown, current, now, rules, &actor)
         }
         Command::RaiseQuery { agreement, contact, description, case } => {
-            raise_query(chain, agreement, &contact, &description, case)
+            raise_query(chain, agreement, &contact, &description, case, now)
         }
         Command::Pause { agreement, .. } => pause(chain, agreement, now, rules, &actor),
         Command::Resume { agreement, .. } => resume(chain, agreement, now, rules, &actor),
         Command::Reset { agreement, .. } => reset(chain, agreement, now, rules, &actor),
         Command::Uplift { new, recipients, .. } => uplift(chain, new, recipients, now, rules, &actor),
-        Command::Terminate { end_date, .. } => terminate(chain, end_date, now),
+        Command::Terminate { end_date, .. } => terminate(chain, end_date, now, rules, &actor),
         Command::TimerFired { agreement, timer } => timer_fired(chain, agreement, timer, now, rules, &actor),
         Command::ImportPaper { paper, .. } => import_paper(chain, paper, now),
     }
@@ -384,6 +389,33 @@ fn reject_scheduled_termination(chain: &Chain) -> Result<(), LifecycleError> {
     }
 }
 
+/// CA-8: once the agreed end date has come the organisation's agreements are over, even before the termination
+/// timer has run; a draft can no longer be issued, paused, resumed, reset or queried.
+fn reject_after_end_date(chain: &Chain, now: Timestamp) -> Result<(), LifecycleError> {
+    match chain.active.as_ref().and_then(|a| a.scheduled_end_date) {
+        Some(end_date) if date_of(now) >= end_date => Err(LifecycleError::Offboarded { end_date }),
+        _ => Ok(()),
+    }
+}
+
+/// The time a draft's review timer had left at `at`, and its deadline: what a `stopped` entry records.
+fn time_left(draft: &Agreement, at: Timestamp) -> (SignedDuration, Option<Timestamp>) {
+    match (draft.review_timer, draft.review_deadline) {
+        (Some(ReviewTimer::Paused { remaining, .. }), _) => (remaining, None),
+        (Some(ReviewTimer::Running { deadline }), _) | (None, Some(deadline)) => {
+            (deadline.duration_since(at).max(SignedDuration::ZERO), Some(deadline))
+        }
+        (None, None) => (SignedDuration::ZERO, None),
+    }
+}
+
+/// The ledger entry of a review timer stopped at `at` (acceptance, replacement, termination), with the time it
+/// had left.
+fn stopped(draft: &Agreement, at: Timestamp, actor: &Actor) -> LedgerEntry {
+    let (remaining, deadline) = time_left(draft, at);
+    LedgerEntry { event: LedgerEvent::Stopped, timer: timer_of(draft), at, actor: actor.clone(), remaining, deadline }
+}
+
 fn ledger(decision: &mut Decision, agreement: AgreementId, entry: LedgerEntry) {
     decision.effect(Effect::Ledger { agreement, entry });
 }
@@ -435,12 +467,13 @@ fn all_timers(rules: &Rules) -> Vec<TimerKind> {
     kinds
 }
 
-/// Cancels a pending draft that is being replaced or whose organisation is leaving.
+/// Cancels a pending draft that is being replaced or whose organisation is leaving, as of `at` (for a
+/// termination, the instant the end date began, however late the timer ran).
 fn cancel_draft(
     decision: &mut Decision,
     draft: &Agreement,
     reason: String,
-    now: Timestamp,
+    at: Timestamp,
     actor: &Actor,
     rules: &Rules,
 ) {
@@ -451,8 +484,7 @@ fn cancel_draft(
     after.closing_reason = Some(reason);
     decision.change(Some(draft), after);
     decision.effect(Effect::CancelTimers { agreement: draft.id, kinds: all_timers(rules) });
-    let timer = timer_of(draft);
-    ledger(decision, draft.id, entry(LedgerEvent::Stopped, timer, now, actor, None));
+    ledger(decision, draft.id, stopped(draft, at, actor));
     if let Some(case) = draft.case_number {
         decision.effect(Effect::CloseCase { case });
     }
@@ -563,6 +595,7 @@ fn issue(chain: &Chain, id: AgreementId, recipients: Vec<String>, now: Timestamp
     if let Some(deadline) = draft.review_deadline.filter(|d| now >= *d) {
         return Err(LifecycleError::DeadlinePassed { deadline });
     }
+    reject_after_end_date(chain, now)?;
     let mut after = draft.clone();
     after.substate = Some(Substate::UnderReview);
     after.contacts_notified = recipients;
@@ -572,20 +605,20 @@ fn issue(chain: &Chain, id: AgreementId, recipients: Vec<String>, now: Timestamp
     Ok(decision)
 }
 
-/// Makes `draft` Active today and expires the organisation's previous Active agreement (CA-3, CA-7).
 /// Who accepted, and the hash of the text they accepted (none for an auto-acceptance).
 struct Acceptance {
     by: String,
     terms_sha256: Option<String>,
 }
 
+/// Makes `draft` Active on the London date of `now` and expires the organisation's previous Active agreement
+/// (CA-3, CA-7). The caller writes the ledger entry (`stopped` with the time left, or `fired`).
 fn activate(
     decision: &mut Decision,
     chain: &Chain,
     draft: &Agreement,
     acceptance: Acceptance,
     now: Timestamp,
-    actor: &Actor,
     rules: &Rules,
 ) {
     let today = date_of(now);
@@ -607,7 +640,6 @@ fn activate(
     after.review_timer = None;
     decision.change(Some(draft), after);
     decision.effect(Effect::CancelTimers { agreement: draft.id, kinds: all_timers(rules) });
-    ledger(decision, draft.id, entry(LedgerEvent::Stopped, timer_of(draft), now, actor, None));
     decision.effect(Effect::Notify { agreement: draft.id, kind: NotificationKind::Activated });
 }
 
@@ -637,7 +669,9 @@ fn accept(
     }
     let mut decision = Decision::default();
     let acceptance = Acceptance { by: contact.name.clone(), terms_sha256: Some(current.sha256) };
-    activate(&mut decision, chain, draft, acceptance, now, actor, rules);
+    // The ledger keeps the time that was left when the contact accepted.
+    ledger(&mut decision, id, stopped(draft, now, actor));
+    activate(&mut decision, chain, draft, acceptance, now, rules);
     if let Some(case) = draft.case_number {
         decision.effect(Effect::ResolveCase { case });
     }
@@ -650,10 +684,12 @@ fn raise_query(
     contact: &Contact,
     description: &str,
     new_case: CaseNumber,
+    now: Timestamp,
 ) -> Result<Decision, LifecycleError> {
     let draft = require_under_review(chain, id)?;
     require_auto_accepted(draft)?;
     require_contact(chain, contact)?;
+    reject_after_end_date(chain, now)?;
     let description = description.trim();
     if description.is_empty() {
         return Err(LifecycleError::EmptyQuery);
@@ -695,6 +731,7 @@ fn pause(
     if now >= deadline {
         return Err(LifecycleError::DeadlinePassed { deadline });
     }
+    reject_after_end_date(chain, now)?;
     let remaining = deadline.duration_since(now);
     let mut after = draft.clone();
     after.review_timer = Some(ReviewTimer::Paused { since: now, remaining });
@@ -751,10 +788,12 @@ fn resume(
 ) -> Result<Decision, LifecycleError> {
     let draft = require_under_review(chain, id)?;
     require_auto_accepted(draft)?;
-    let Some(ReviewTimer::Paused { remaining, .. }) = draft.review_timer else {
+    let Some(ReviewTimer::Paused { since, remaining }) = draft.review_timer else {
         return Err(LifecycleError::TimerNotPaused);
     };
-    let deadline = now.saturating_add(remaining).unwrap_or(now);
+    reject_after_end_date(chain, now)?;
+    // The London days and hours left at the pause continue from now (docs/LIFECYCLE.md §3).
+    let deadline = continue_remaining(since, remaining, now);
     Ok(restart(draft, deadline, LedgerEvent::Resumed, false, now, rules, actor))
 }
 
@@ -770,6 +809,7 @@ fn reset(
     if draft.review_timer.is_none() {
         return Err(LifecycleError::TimerNotRunning);
     }
+    reject_after_end_date(chain, now)?;
     Ok(restart(draft, add_days(now, rules.auto_accept_days), LedgerEvent::Reset, true, now, rules, actor))
 }
 
@@ -863,7 +903,13 @@ fn uplift(
     Ok(decision)
 }
 
-fn terminate(chain: &Chain, end_date: Date, now: Timestamp) -> Result<Decision, LifecycleError> {
+fn terminate(
+    chain: &Chain,
+    end_date: Date,
+    now: Timestamp,
+    rules: &Rules,
+    actor: &Actor,
+) -> Result<Decision, LifecycleError> {
     let Some(active) = &chain.active else {
         return Err(LifecycleError::NoActiveAgreement);
     };
@@ -874,18 +920,48 @@ fn terminate(chain: &Chain, end_date: Date, now: Timestamp) -> Result<Decision, 
     if end_date < date_of(now) {
         return Err(LifecycleError::EndDateInPast);
     }
+    let mut decision = Decision::default();
+    if end_date == date_of(now) {
+        // An end date of today has begun already: the agreement ends now, in this decision, so every page shows
+        // it Expired at once rather than after the worker's next round.
+        expire(&mut decision, chain, active, end_date, now, actor, rules);
+        return Ok(decision);
+    }
     let mut after = active.clone();
     after.scheduled_end_date = Some(end_date);
-    let mut decision = Decision::default();
     decision.change(Some(active), after);
+    let at = start_of(end_date);
     decision.effect(Effect::CancelTimers { agreement: active.id, kinds: vec![TimerKind::Termination] });
-    decision.effect(Effect::Schedule {
-        agreement: active.id,
-        timer: TimerKind::Termination,
-        at: start_of(end_date).max(now),
-    });
+    decision.effect(Effect::Schedule { agreement: active.id, timer: TimerKind::Termination, at });
+    ledger(&mut decision, active.id, entry(LedgerEvent::Started, TimerKind::Termination, now, actor, Some(at)));
     decision.effect(Effect::Notify { agreement: active.id, kind: NotificationKind::TerminationScheduled { end_date } });
     Ok(decision)
+}
+
+/// CA-8: the Active agreement expires with the agreed end date as of `at` (the start of the end date when its
+/// timer fires, however late; the moment of the decision when the end date is today), and the pending draft is
+/// cancelled as of the same instant.
+fn expire(
+    decision: &mut Decision,
+    chain: &Chain,
+    active: &Agreement,
+    end_date: Date,
+    at: Timestamp,
+    actor: &Actor,
+    rules: &Rules,
+) {
+    let mut after = active.clone();
+    after.state = AgreementState::Expired;
+    after.end_date = Some(end_date);
+    after.scheduled_end_date = None;
+    after.closing_reason = Some("Terminated: every API product offboarded".into());
+    decision.change(Some(active), after);
+    decision.effect(Effect::CancelTimers { agreement: active.id, kinds: all_timers(rules) });
+    ledger(decision, active.id, entry(LedgerEvent::Fired, TimerKind::Termination, at, actor, None));
+    if let Some(draft) = &chain.draft {
+        cancel_draft(decision, draft, format!("Cancelled by the termination of {}", active.number), at, actor, rules);
+    }
+    decision.effect(Effect::Notify { agreement: active.id, kind: NotificationKind::Terminated });
 }
 
 fn timer_fired(
@@ -945,11 +1021,7 @@ fn timer_fired(
             // Start Date and the predecessor's End Date are the deadline's London date.
             ledger(&mut decision, id, entry(LedgerEvent::Fired, timer, deadline, actor, None));
             let acceptance = Acceptance { by: AUTO_ACCEPTED_BY.into(), terms_sha256: None };
-            activate(&mut decision, chain, agreement, acceptance, deadline, actor, rules);
-            // Only the ledger entry for the firing is wanted, not activate's "stopped".
-            decision
-                .effects
-                .retain(|e| !matches!(e, Effect::Ledger { entry, .. } if entry.event == LedgerEvent::Stopped));
+            activate(&mut decision, chain, agreement, acceptance, deadline, rules);
             Ok(decision)
         }
         TimerKind::Termination => {
@@ -959,25 +1031,9 @@ fn timer_fired(
             if agreement.state != AgreementState::Active {
                 return moved_on("the agreement is no longer Active");
             }
+            // CA-8: it ended when the end date began, whenever the worker got to it.
             let mut decision = Decision::default();
-            let mut after = agreement.clone();
-            after.state = AgreementState::Expired;
-            after.end_date = Some(end_date);
-            after.scheduled_end_date = None;
-            after.closing_reason = Some("Terminated: every API product offboarded".into());
-            decision.change(Some(agreement), after);
-            decision.effect(Effect::CancelTimers { agreement: id, kinds: all_timers(rules) });
-            if let Some(draft) = &chain.draft {
-                cancel_draft(
-                    &mut decision,
-                    draft,
-                    format!("Cancelled by the termination of {}", agreement.number),
-                    now,
-                    actor,
-                    rules,
-                );
-            }
-            decision.effect(Effect::Notify { agreement: id, kind: NotificationKind::Terminated });
+            expire(&mut decision, chain, agreement, end_date, start_of(end_date), actor, rules);
             Ok(decision)
         }
         TimerKind::Reminder { days_before } => {

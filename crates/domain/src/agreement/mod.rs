@@ -342,7 +342,8 @@ pub struct LedgerEntry {
     pub timer: TimerKind,
     pub at: Timestamp,
     pub actor: Actor,
-    /// Time left on the timer after this event (zero when it fired or stopped).
+    /// Time left on the timer after this event: zero when it fired; what was left when it stopped (acceptance,
+    /// replacement, termination), so the ledger shows how much of the period remained.
     pub remaining: SignedDuration,
     pub deadline: Option<Timestamp>,
 }
@@ -369,15 +370,9 @@ pub struct Contact {
     pub onboarding_contact: bool,
 }
 
-/// A London date as people write it: "3 March 2027".
-pub fn long_date(date: Date) -> String {
-    date.strftime("%-d %B %Y").to_string()
-}
-
-/// An instant as the portal shows it: "3 March 2027 14:05 UTC".
-pub fn long_time(instant: Timestamp) -> String {
-    instant.strftime("%-d %B %Y %H:%M UTC").to_string()
-}
+/// The portal's one date format and one time format (London time), kept here too for the callers that name
+/// them from the agreement module.
+pub use crate::calendar::{long_date, long_time};
 
 impl Agreement {
     /// The next instant a timer will act on this agreement, if one is running: the review deadline of a
@@ -411,10 +406,10 @@ impl Agreement {
                 "The agreement team is preparing this agreement. Its contacts will be told when it is issued.".into()
             }
             (AgreementState::Draft, _, SignatureType::AutoAccepted, Some(ReviewTimer::Paused { since, remaining })) => {
-                let days = (remaining.as_hours() + 23) / 24;
                 format!(
-                    "Paused since {} by the agreement team: it will not auto-accept while paused. When they resume it, {days} days of review remain before it auto-accepts.",
-                    on(since)
+                    "Paused since {} by the agreement team: it will not auto-accept while paused. When they resume it, {} of review remain before it auto-accepts.",
+                    long_time(since),
+                    paused_remaining(since, remaining)
                 )
             }
             (AgreementState::Draft, _, SignatureType::AutoAccepted, Some(ReviewTimer::Running { deadline })) => {
@@ -451,8 +446,20 @@ impl Agreement {
     }
 }
 
-/// Days from `now` to `deadline`, a part-day counting as a whole one; never negative.
+/// London days from `now` to `deadline`, a part-day counting as a whole one; never negative (the rule of
+/// docs/LIFECYCLE.md §3, "Remaining time").
 fn whole_days_until(now: Timestamp, deadline: Timestamp) -> i64 {
-    let hours = deadline.duration_since(now).as_hours().max(0);
-    (hours + 23) / 24
+    crate::calendar::whole_days_until(now, deadline)
+}
+
+/// The time a paused timer keeps, in words, counted as the ledger counts it: "29 days 23 hours".
+pub fn paused_remaining(since: Timestamp, remaining: SignedDuration) -> String {
+    let end = since.saturating_add(remaining).unwrap_or(since);
+    crate::calendar::remaining_text(since, end)
+}
+
+/// A ledger entry's remaining time in words: London days and hours from the entry to the deadline it had
+/// (its `at` plus its `remaining`), the same count as [`paused_remaining`] and the page's "days left".
+pub fn ledger_remaining(entry: &LedgerEntry) -> String {
+    paused_remaining(entry.at, entry.remaining)
 }

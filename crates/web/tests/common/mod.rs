@@ -90,8 +90,12 @@ pub fn csrf_token(page: &str) -> String {
 /// The password of every account the stories make.
 pub const PASSWORD: &str = "a long enough passphrase";
 
+/// The page at `path`. Every page a story reads is checked for the one time format: instants are shown in
+/// London time with GMT or BST, never in UTC.
 pub async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap()
+    let page = client.get(format!("{}{path}", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(" UTC"), "{path} shows a time in UTC rather than London time:\n{page}");
+    page
 }
 
 /// The hidden fields of the form on `page` that posts to `path`, as a browser would send them; just the CSRF
