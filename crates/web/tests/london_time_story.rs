@@ -31,8 +31,11 @@ async fn times_are_shown_in_london_time_in_winter_and_summer_and_a_termination_t
     let page = get(&app, &client, &format!("/agreements/{}", winter.number)).await;
     assert!(page.contains("<dt>Created</dt><dd>21 November 2026 09:30 GMT</dd>"), "{page}");
     assert!(page.contains("<dt>Review Deadline</dt><dd>19 February 2027 09:30 GMT</dd>"), "SPEC §4: {page}");
-    assert!(page.contains("<td>21 November 2026 09:30 GMT</td><td>90-day acceptance period</td><td>started</td>"));
-    assert!(page.contains("<td>90 days 0 hours</td>"), "{page}");
+    assert!(page.contains(concat!(
+        r#"<td data-label="When">21 November 2026 09:30 GMT</td><td data-label="Timer">90-day acceptance period</td>"#,
+        r#"<td data-label="Event">started</td>"#
+    )));
+    assert!(page.contains(r#"<td data-label="Time remaining">90 days 0 hours</td>"#), "{page}");
     let case = get(&app, &client, &format!("/cases/{}", winter.case_number.unwrap())).await;
     assert!(case.contains("21 November 2026 09:30 GMT"), "{case}");
     let mail = get(&app, &client, "/staff/mail").await;
@@ -64,7 +67,13 @@ async fn times_are_shown_in_london_time_in_winter_and_summer_and_a_termination_t
     assert!(!page.contains("It ends on"), "{page}");
     assert!(page.contains("<dt>End Date</dt><dd>10 June 2027</dd>"), "one date format: {page}");
     assert!(!page.contains("2027-06-10</dd>"), "no ISO date: {page}");
-    assert!(page.contains("<td>10 June 2027 13:00 BST</td><td>Termination</td><td>fired</td>"), "{page}");
+    assert!(
+        page.contains(concat!(
+            r#"<td data-label="When">10 June 2027 13:00 BST</td><td data-label="Timer">Termination</td>"#,
+            r#"<td data-label="Event">fired</td>"#
+        )),
+        "{page}"
+    );
     let ended = app.context.store.agreement(winter.id).await.unwrap().unwrap();
     assert_eq!(ended.state, AgreementState::Expired);
 
