@@ -367,6 +367,8 @@ pub async fn list(
 struct AgreementPage<'a> {
     visitor: &'a Visitor,
     agreement: &'a Agreement,
+    /// What the action just taken did, said once after it.
+    done: Option<String>,
     row: Row,
     next: String,
     ledger: Vec<LedgerLine>,
@@ -429,12 +431,90 @@ pub(crate) async fn agreement_for(context: &AppContext, user: &User, number: &st
     if user.is_staff() || own { Ok(agreement) } else { Err(WebError::NotFound) }
 }
 
+/// What an action on an agreement did, named in the address its form redirects to (`?done=accepted`), so the
+/// page it lands on can say so once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Created,
+    Issued,
+    Accepted,
+    Query,
+    Paused,
+    Resumed,
+    Reset,
+    Terminated,
+}
+
+impl Done {
+    fn message(self, context: &AppContext) -> String {
+        let days = context.config.agreements.acceptance_days;
+        match self {
+            Self::Created => "The contract is created as Draft / Awaiting Review. Check it, then issue it: nobody \
+                              outside the agreement team sees it before then."
+                .to_owned(),
+            Self::Issued => format!(
+                "The agreement is issued. The organisation's onboarding contacts are emailed and have {days} days \
+                 to accept it."
+            ),
+            Self::Accepted => "You accepted the agreement. Its state and dates are below, and the onboarding \
+                               contacts are emailed to say so."
+                .to_owned(),
+            Self::Query => {
+                "Your query is sent to the agreement team as a case; follow it from the case below.".to_owned()
+            }
+            Self::Paused => "The timer is paused: the agreement will not auto-accept until it is resumed.".to_owned(),
+            Self::Resumed => "The timer is running again.".to_owned(),
+            Self::Reset => "The review period starts again from today.".to_owned(),
+            Self::Terminated => {
+                "The termination is recorded; the details below show when the agreement ends.".to_owned()
+            }
+        }
+    }
+
+    const ALL: [Self; 8] = [
+        Self::Created,
+        Self::Issued,
+        Self::Accepted,
+        Self::Query,
+        Self::Paused,
+        Self::Resumed,
+        Self::Reset,
+        Self::Terminated,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Issued => "issued",
+            Self::Accepted => "accepted",
+            Self::Query => "query",
+            Self::Paused => "paused",
+            Self::Resumed => "resumed",
+            Self::Reset => "reset",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    /// The agreement's page, saying that this was done.
+    pub fn location(self, agreement: &Agreement) -> String {
+        format!("/agreements/{}?done={}", agreement.number, self.as_str())
+    }
+}
+
+/// `?done=…` on an agreement's page; anything else in it is ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 async fn render_agreement(
     context: &AppContext,
     visitor: &Visitor,
     user: &User,
     agreement: &Agreement,
     form: FormView,
+    done: Option<Done>,
 ) -> Result<String, WebError> {
     let now = context.clock.now();
     let ledger = context.store.ledger(agreement.id).await?.iter().map(LedgerLine::of).collect();
@@ -451,6 +531,7 @@ async fn render_agreement(
     let page = AgreementPage {
         visitor,
         agreement,
+        done: done.map(|event| event.message(context)),
         row: Row::of(agreement, now, &context.products),
         next: agreement.what_happens_next(now),
         ledger,
@@ -478,10 +559,12 @@ pub async fn show(
     State(context): State<AppContext>,
     visitor: Visitor,
     Path(number): Path<String>,
+    Query(query): Query<DoneQuery>,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     let agreement = agreement_for(&context, user, &number).await?;
-    let html = render_agreement(&context, &visitor, user, &agreement, FormView::default()).await?;
+    let done = query.done.and_then(|done| Done::ALL.into_iter().find(|d| d.as_str() == done));
+    let html = render_agreement(&context, &visitor, user, &agreement, FormView::default(), done).await?;
     Ok(Html(html).into_response())
 }
 
@@ -511,7 +594,7 @@ pub(crate) async fn refused(
 ) -> Result<Response, WebError> {
     let mut errors = FieldErrors::new();
     errors.add(field, message);
-    let html = render_agreement(context, visitor, user, agreement, FormView::new(errors, typed)).await?;
+    let html = render_agreement(context, visitor, user, agreement, FormView::new(errors, typed), None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
 }
 
@@ -539,7 +622,7 @@ pub async fn accept(
     // machine refuses it as terms that changed.
     let shown = TermsText { version: form.terms_version.trim().parse().unwrap_or(0), sha256: form.terms_sha256 };
     match outcome(lifecycle::accept(&context, user, agreement.id, shown).await)? {
-        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+        Ok(_) => Ok(Redirect::to(&Done::Accepted.location(&agreement)).into_response()),
         Err(message) => refused(&context, &visitor, user, &agreement, "read_and_understood", message, []).await,
     }
 }
@@ -559,7 +642,7 @@ pub async fn raise_query(
     let user = visitor.require_user()?;
     let agreement = agreement_for(&context, user, &number).await?;
     match outcome(lifecycle::raise_query(&context, user, agreement.id, &form.description).await)? {
-        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+        Ok(_) => Ok(Redirect::to(&Done::Query.location(&agreement)).into_response()),
         Err(message) => {
             refused(&context, &visitor, user, &agreement, "description", message, [("description", form.description)])
                 .await
@@ -578,15 +661,15 @@ pub async fn staff_action(
     if !user.has_staff_role(StaffRole::AgreementTeam) {
         return Err(if user.is_staff() { WebError::Forbidden } else { WebError::NotFound });
     }
-    let result = match action.as_str() {
-        "issue" => lifecycle::issue(&context, user, agreement.id).await,
-        "pause" => lifecycle::pause(&context, user, agreement.id).await,
-        "resume" => lifecycle::resume(&context, user, agreement.id).await,
-        "reset" => lifecycle::reset(&context, user, agreement.id).await,
+    let (result, done) = match action.as_str() {
+        "issue" => (lifecycle::issue(&context, user, agreement.id).await, Done::Issued),
+        "pause" => (lifecycle::pause(&context, user, agreement.id).await, Done::Paused),
+        "resume" => (lifecycle::resume(&context, user, agreement.id).await, Done::Resumed),
+        "reset" => (lifecycle::reset(&context, user, agreement.id).await, Done::Reset),
         _ => return Err(WebError::NotFound),
     };
     match outcome(result)? {
-        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+        Ok(_) => Ok(Redirect::to(&done.location(&agreement)).into_response()),
         Err(message) => refused(&context, &visitor, user, &agreement, "staff_action", message, []).await,
     }
 }

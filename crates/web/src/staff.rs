@@ -120,7 +120,7 @@ pub async fn create_agreement(
     if let (Some(organisation), true) = (&organisation, errors.is_empty()) {
         match outcome(lifecycle::create(&context, user, organisation.id, products.clone(), Origin::NewContract).await)?
         {
-            Ok(agreement) => return Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+            Ok(agreement) => return Ok(Redirect::to(&agreements::Done::Created.location(&agreement)).into_response()),
             Err(message) => errors.add("organisation", message),
         }
     }
@@ -160,7 +160,7 @@ pub async fn terminate(
         return agreements::refused(&context, &visitor, user, &agreement, "end_date", message, typed).await;
     };
     match outcome(lifecycle::terminate(&context, user, agreement.organisation_id, end_date).await)? {
-        Ok(_) => Ok(Redirect::to(&format!("/agreements/{}", agreement.number)).into_response()),
+        Ok(_) => Ok(Redirect::to(&agreements::Done::Terminated.location(&agreement)).into_response()),
         Err(message) => agreements::refused(&context, &visitor, user, &agreement, "end_date", message, typed).await,
     }
 }

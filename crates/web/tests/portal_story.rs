@@ -128,6 +128,8 @@ async fn ca13_ca3_a_supplier_registers_accepts_and_sees_a_paused_terms_change(ap
     assert!(page.contains(r#"name="terms_version" value="6""#), "the form carries the terms it shows");
     let accepted = post(&app, &supplier, &format!("{path}/accept"), &page, &[("read_and_understood", "yes")]).await;
     assert_eq!(accepted.status(), 303);
+    let confirmed = accepted.headers()["location"].to_str().unwrap().to_owned();
+    assert!(get(&app, &supplier, &confirmed).await.contains("You accepted the agreement."), "a confirmation");
     let page = get(&app, &supplier, &path).await;
     let today = onramp_domain::agreement::long_date(onramp_domain::calendar::date_of(app.clock.now_for_test()));
     assert!(page.contains("Active") && page.contains("Olu Owner") && page.contains(&today), "{page}");

@@ -124,14 +124,21 @@ async fn ca2_ca8_staff_create_issue_and_terminate_a_contract(app: TestApp) {
     let fields = [("organisation", chosen.as_str()), ("product", "pds-fhir"), ("product", "nhs-login")];
     let response = post(&app, &client, "/staff/agreements", &form, &fields).await;
     assert_eq!(response.status(), 303);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let page = get(&app, &client, &location).await;
+    let created = response.headers()["location"].to_str().unwrap().to_owned();
+    let (location, done) = created.split_once('?').unwrap();
+    assert_eq!(done, "done=created");
+    let location = location.to_owned();
+    let page = get(&app, &client, &created).await;
     assert!(
         page.contains("Awaiting Review") && page.contains("Personal Demographics Service FHIR API, NHS login"),
         "{page}"
     );
+    assert!(page.contains("The contract is created as Draft / Awaiting Review."), "a confirmation: {page}");
+    assert!(!get(&app, &client, &location).await.contains("The contract is created"), "said once, after the action");
     let response = post(&app, &client, &format!("{location}/staff/issue"), &page, &[]).await;
     assert_eq!(response.status(), 303);
+    let issued = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(get(&app, &client, &issued).await.contains("The agreement is issued."), "a confirmation");
     let agreement = app.context.store.agreements_of(acme.id).await.unwrap().remove(0);
     assert_eq!(agreement.substate, Some(Substate::UnderReview));
     lifecycle::accept(&app.context, &contact, agreement.id, lifecycle::terms_shown(&app.context, &agreement).unwrap())
