@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use onramp_domain::agreement::{Agreement, AgreementState, Origin};
-use onramp_domain::application::{ApplicationId, ApplicationState, Plan};
+use onramp_domain::application::{Application, ApplicationId, ApplicationState, Plan};
 use onramp_domain::flow::file::Flow;
-use onramp_domain::{AgreementNumber, OrganisationKind, User};
+use onramp_domain::{AgreementNumber, Organisation, OrganisationKind, User};
 use onramp_store::AuditEntry;
 
 use crate::AppContext;
@@ -60,10 +60,24 @@ pub async fn standing(
     let application = applications::application_for(context, user, id).await?;
     let organisation =
         context.store.organisation(application.organisation_id).await?.ok_or(ApplicationServiceError::NotFound)?;
+    let flows = applications::pinned_flows(context, &application).await?;
+    let pinned: Vec<&Flow> = flows.iter().collect();
+    let plan =
+        Plan::of(&application, &pinned, &applications::facts(&organisation)).map_err(ApplicationServiceError::from)?;
+    standing_of(context, &application, &organisation, &plan).await
+}
+
+/// [`standing`] for an application a page has already loaded and laid out (`plan` is its plan).
+pub async fn standing_of(
+    context: &AppContext,
+    application: &Application,
+    organisation: &Organisation,
+    plan: &Plan<'_>,
+) -> Result<(AgreementStanding, Option<String>), AgreementFromApplicationError> {
     if organisation.details.kind == OrganisationKind::ProviderInternal {
         return Ok((AgreementStanding::NotNeeded, None));
     }
-    for source in context.store.agreements_from(id).await? {
+    for source in context.store.agreements_from(application.id).await? {
         let live = context
             .store
             .agreement(source.agreement_id)
@@ -73,16 +87,12 @@ pub async fn standing(
             return Ok((AgreementStanding::Created(source.agreement_number), None));
         }
     }
-    let flows = applications::pinned_flows(context, &application).await?;
-    let pinned: Vec<&Flow> = flows.iter().collect();
-    let plan =
-        Plan::of(&application, &pinned, &applications::facts(&organisation)).map_err(ApplicationServiceError::from)?;
     if !plan.ready_for_agreement() {
         return Ok((AgreementStanding::Waiting(plan.waiting_before_agreement()), None));
     }
-    let hashes: BTreeMap<String, String> =
-        context.store.evidence_of(id).await?.into_iter().map(|file| (file.id.to_string(), file.sha256)).collect();
-    Ok((AgreementStanding::Ready, Some(plan.approved_answers_sha256(&application, &hashes))))
+    let files = context.store.evidence_of(application.id).await?;
+    let hashes: BTreeMap<String, String> = files.into_iter().map(|file| (file.id.to_string(), file.sha256)).collect();
+    Ok((AgreementStanding::Ready, Some(plan.approved_answers_sha256(application, &hashes))))
 }
 
 /// DOS-6: the agreement team creates the connection agreement from a ready application.

@@ -248,7 +248,7 @@ pub(crate) async fn application_page_with(
         ApplicationState::Open => None,
     };
     let open = rejected.is_none();
-    let (agreement, _) = application_agreement::standing(context, user, application.id).await?;
+    let (agreement, _) = application_agreement::standing_of(context, &application, &organisation, &plan).await?;
     Ok(ApplicationPage {
         visitor,
         id: application.id.0.to_string(),

@@ -69,7 +69,7 @@ pub async fn overview(context: &AppContext, visitor: &Visitor) -> Result<Respons
             })
             .collect::<Vec<_>>();
         let earliest_due = due.iter().flatten().min().copied();
-        let (standing, _) = application_agreement::standing(context, user, application.id).await?;
+        let (standing, _) = application_agreement::standing_of(context, &application, &organisation, &plan).await?;
         let next = if !due.is_empty() {
             let waiting = plural(due.len(), "section");
             match earliest_due {
