@@ -194,6 +194,59 @@ pub struct LogSettings {
 pub struct ProviderSettings {
     pub name: String,
     pub service_desk_email: EmailAddress,
+    /// The mark at the left of the portal's header.
+    #[serde(default)]
+    pub logo: ProviderLogo,
+}
+
+/// The mark in the portal's header (WEB-1). Onramp serves any API provider, so the NHS logo is only the
+/// default: `logo = "nhs"`, `logo = "name"` (the provider's name in text) or `logo = "path/to/logo.svg"` (an
+/// SVG or PNG file of at most 512 KiB, read once at start-up and served at `/provider-logo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum ProviderLogo {
+    #[default]
+    Nhs,
+    Name,
+    Image(PathBuf),
+}
+
+impl TryFrom<String> for ProviderLogo {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "nhs" => Ok(Self::Nhs),
+            "name" => Ok(Self::Name),
+            path if ProviderLogo::content_type_of(std::path::Path::new(path)).is_some() => {
+                Ok(Self::Image(PathBuf::from(path)))
+            }
+            other => {
+                Err(format!("`{other}` is not a logo: give \"nhs\", \"name\" or the path of an .svg or .png file"))
+            }
+        }
+    }
+}
+
+impl From<ProviderLogo> for String {
+    fn from(logo: ProviderLogo) -> Self {
+        match logo {
+            ProviderLogo::Nhs => "nhs".into(),
+            ProviderLogo::Name => "name".into(),
+            ProviderLogo::Image(path) => path.display().to_string(),
+        }
+    }
+}
+
+impl ProviderLogo {
+    /// The content type of a logo file, judged by its extension; `None` for any other kind of file.
+    pub fn content_type_of(path: &std::path::Path) -> Option<&'static str> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "svg" => Some("image/svg+xml"),
+            "png" => Some("image/png"),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -222,6 +275,7 @@ impl Default for Config {
                 name: "NHS England".into(),
                 service_desk_email: EmailAddress::parse("support.digitalservices@onramp.example")
                     .unwrap_or_else(|_| unreachable!()),
+                logo: ProviderLogo::Nhs,
             },
         }
     }

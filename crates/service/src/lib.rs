@@ -74,6 +74,33 @@ pub struct AppContext {
     /// The time sessions and sign-in lock-outs are measured by: `clock`, except in demo mode, where it is the
     /// real time, so moving demo time forward signs nobody out.
     pub session_clock: Arc<dyn Clock>,
+    /// The provider's own logo file (`provider.logo`), read at start-up; `None` with the NHS mark or the name.
+    pub provider_logo: Option<Arc<LogoImage>>,
+}
+
+/// A logo file the header shows, held in memory so serving it touches no disk.
+#[derive(Debug)]
+pub struct LogoImage {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+/// The largest logo file taken: a header mark, not a photograph.
+const LARGEST_LOGO: u64 = 512 * 1024;
+
+fn read_logo(logo: &config::ProviderLogo) -> Result<Option<Arc<LogoImage>>, ContextError> {
+    let config::ProviderLogo::Image(path) = logo else {
+        return Ok(None);
+    };
+    let refuse = |problem: String| ContextError::Setting { setting: "provider.logo", problem };
+    let content_type = config::ProviderLogo::content_type_of(path)
+        .ok_or_else(|| refuse(format!("{} is not an .svg or .png file", path.display())))?;
+    let size = std::fs::metadata(path).map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?.len();
+    if size > LARGEST_LOGO {
+        return Err(refuse(format!("{} is {size} bytes; a logo may be at most {LARGEST_LOGO}", path.display())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?;
+    Ok(Some(Arc::new(LogoImage { bytes, content_type })))
 }
 
 impl AppContext {
@@ -85,8 +112,10 @@ impl AppContext {
         let products = catalogue::record(&content, store.as_ref(), clock.now()).await?;
         let files: Arc<dyn evidence::FileStore> = Arc::new(evidence::FolderFileStore::new(config.evidence_folder()));
         let session_clock = Arc::clone(&clock);
+        let provider_logo = read_logo(&config.provider.logo)?;
         Ok(Self {
             session_clock,
+            provider_logo,
             mailer,
             config: Arc::new(config),
             store,

@@ -289,6 +289,21 @@ async fn organisation_of(context: &AppContext, agreement: AgreementId) -> Result
         .ok_or(LifecycleServiceError::NotFound("agreement"))
 }
 
+/// The organisation of an agreement a contact accepts or queries. A closed agreement (Cancelled or Expired)
+/// is refused in words: the page that offered the form was opened before it closed.
+async fn open_agreement_of(context: &AppContext, agreement: AgreementId) -> Result<OrganisationId> {
+    let found = context.store.agreement(agreement).await?.ok_or(LifecycleServiceError::NotFound("agreement"))?;
+    if matches!(found.state, AgreementState::Cancelled | AgreementState::Expired) {
+        return Err(LifecycleError::NoLongerOpen {
+            number: found.number,
+            state: found.state.label(),
+            reason: found.closing_reason,
+        }
+        .into());
+    }
+    Ok(found.organisation_id)
+}
+
 /// The terms new contracts are written on: the newest version published in this Onramp, or, before any
 /// publication, the first digital version shipped (6). Shipped versions newer than that wait for CA-5.
 pub async fn current_terms_version(context: &AppContext) -> Result<u32> {
@@ -378,7 +393,7 @@ pub async fn issue(context: &AppContext, staff: &User, agreement: AgreementId) -
 /// (`TermsChanged`) and nothing is written.
 pub async fn accept(context: &AppContext, user: &User, agreement: AgreementId, shown: TermsText) -> Result<Agreement> {
     user.require_verified()?;
-    let organisation = organisation_of(context, agreement).await?;
+    let organisation = open_agreement_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;
@@ -400,7 +415,7 @@ pub async fn raise_query(
     description: &str,
 ) -> Result<Agreement> {
     contact.require_verified()?;
-    let organisation = organisation_of(context, agreement).await?;
+    let organisation = open_agreement_of(context, agreement).await?;
     let now = context.clock.now();
     let mut work = context.store.begin(organisation).await?;
     let chain = load_chain(work.as_mut()).await?;

@@ -170,6 +170,8 @@ pub struct Row {
     products: String,
     case: String,
     state: &'static str,
+    /// The colour of the state's tag: Active green, Draft blue, Cancelled red, Expired grey.
+    state_tag: &'static str,
     substate: &'static str,
     accepted_on: String,
     accepted_by: String,
@@ -193,6 +195,7 @@ impl Row {
             products: products.names(&agreement.api_products),
             case: agreement.case_number.map(|c| c.to_string()).unwrap_or_default(),
             state: agreement.state.label(),
+            state_tag: state_tag(agreement.state),
             substate: agreement.substate.map_or("", |s| s.label()),
             accepted_on: date(agreement.accepted_on),
             accepted_by: agreement.accepted_by.clone().unwrap_or_default(),
@@ -208,6 +211,16 @@ impl Row {
             },
             days_left: agreement.days_left(now).map(|days| days.to_string()).unwrap_or_default(),
         }
+    }
+}
+
+/// The NHS.UK tag colour of a state, the same in every list and page.
+pub fn state_tag(state: AgreementState) -> &'static str {
+    match state {
+        AgreementState::Active => "nhsuk-tag--green",
+        AgreementState::Draft => "nhsuk-tag--blue",
+        AgreementState::Cancelled => "nhsuk-tag--red",
+        AgreementState::Expired => "nhsuk-tag--grey",
     }
 }
 

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use onramp_domain::agreement::long_time;
@@ -69,6 +69,31 @@ struct CasePage<'a> {
     /// Why this user cannot reply, when they cannot: the rule in words.
     read_only: Option<String>,
     form: FormView,
+    /// What the last action did (`?done=…` on the redirect back to the case).
+    done: Option<&'static str>,
+}
+
+/// What the case page says after an action, read from `?done=…`.
+#[derive(Debug, Default, Deserialize)]
+pub struct CaseDone {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl CaseDone {
+    fn text(&self) -> Option<&'static str> {
+        Some(match self.done.as_deref()? {
+            "reply" => "Your reply was added. The other side and the watch list have been told.",
+            "note" => "Your internal note was added. The connecting party does not see it.",
+            "watch" => "The address was added to the watch list. It is told of every reply from now on.",
+            "state" => "The case's state was changed.",
+            _ => return None,
+        })
+    }
+}
+
+fn case_done(number: CaseNumber, done: &str) -> Response {
+    Redirect::to(&format!("/cases/{number}?done={done}")).into_response()
 }
 
 fn parse_number(raw: &str) -> Result<CaseNumber, WebError> {
@@ -81,6 +106,7 @@ async fn render_case(
     user: &User,
     number: CaseNumber,
     form: FormView,
+    done: Option<&'static str>,
 ) -> Result<String, WebError> {
     let case = cases::case_for(context, user, number).await?;
     let agreement = context.store.agreement(case.agreement_id).await?.map(|a| a.number.to_string()).unwrap_or_default();
@@ -92,7 +118,7 @@ async fn render_case(
     let read_only = onramp_domain::case::decide(&case, user, reply)
         .err()
         .map(|rule| crate::forms::capitalised(&format!("{rule}.")));
-    let page = CasePage { visitor, case: &case, agreement, actions, read_only, form };
+    let page = CasePage { visitor, case: &case, agreement, actions, read_only, form, done };
     Ok(page.render()?)
 }
 
@@ -100,9 +126,11 @@ pub async fn show(
     State(context): State<AppContext>,
     visitor: Visitor,
     Path(number): Path<String>,
+    Query(done): Query<CaseDone>,
 ) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
-    let html = render_case(&context, &visitor, user, parse_number(&number)?, FormView::default()).await?;
+    let number = parse_number(&number)?;
+    let html = render_case(&context, &visitor, user, number, FormView::default(), done.text()).await?;
     Ok(Html(html).into_response())
 }
 
@@ -115,7 +143,7 @@ async fn refused(
     errors: FieldErrors,
     typed: [(&'static str, String); 1],
 ) -> Result<Response, WebError> {
-    let html = render_case(context, visitor, user, number, FormView::new(errors, typed)).await?;
+    let html = render_case(context, visitor, user, number, FormView::new(errors, typed), None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
 }
 
@@ -138,7 +166,7 @@ pub async fn comment(
     let number = parse_number(&number)?;
     let visibility = if form.internal.is_some() { Visibility::Internal } else { Visibility::Public };
     match cases::comment(&context, user, number, &form.body, visibility).await {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Ok(_) => Ok(case_done(number, if visibility == Visibility::Internal { "note" } else { "reply" })),
         Err(cases::CaseError::Rule(error @ (CaseRuleError::Empty | CaseRuleError::TooLong))) => {
             let mut errors = FieldErrors::new();
             errors.add("body", capitalised(&error.to_string()));
@@ -164,7 +192,7 @@ pub async fn watch(
     let user = visitor.require_user()?;
     let number = parse_number(&number)?;
     match cases::watch(&context, user, number, &form.email).await {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Ok(_) => Ok(case_done(number, "watch")),
         Err(cases::CaseError::Email(error)) => {
             let mut errors = FieldErrors::new();
             errors.add("email", capitalised(&error.to_string()));
@@ -200,7 +228,7 @@ pub async fn set_state(
         return refused(&context, &visitor, user, number, errors, [("state", form.state)]).await;
     };
     match cases::set_state(&context, user, number, state).await {
-        Ok(_) => Ok(Redirect::to(&format!("/cases/{number}")).into_response()),
+        Ok(_) => Ok(case_done(number, "state")),
         Err(other) => Err(other.into()),
     }
 }

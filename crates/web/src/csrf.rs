@@ -76,12 +76,19 @@ fn is_multipart(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
+/// Reads the visitor once for the whole request, checks forms and queries (CSRF, text), and draws any error
+/// page for that visitor (see [`crate::error::with_visitor`]).
 pub async fn protect(State(context): State<AppContext>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let visitor = match Visitor::from_headers(&context, request.headers()).await {
+    let visitor = match Visitor::from_headers(&context, request.headers(), request.uri().path()).await {
         Ok(visitor) => visitor,
-        Err(error) => return error.into_response(),
+        Err(error) => return crate::error::with_visitor(error.into_response(), &Visitor::anonymous(&context)),
     };
+    let response = guard(visitor.clone(), request, next).await;
+    crate::error::with_visitor(response, &visitor)
+}
+
+async fn guard(visitor: Visitor, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let query_refused = request.uri().query().and_then(|query| forms::check_urlencoded(query.as_bytes()).err());
     if safe {
         if let Some(refused) = query_refused {

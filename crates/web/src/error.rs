@@ -20,6 +20,7 @@ use onramp_service::team::TeamError;
 use onramp_store::StoreError;
 
 use crate::forms::capitalised;
+use crate::session::Visitor;
 
 /// The one error type of the web layer. It maps every failure to a status code and a page in one place;
 /// internal causes go to the log with a reference the user can quote, never to the page.
@@ -82,6 +83,7 @@ impl From<LifecycleError> for WebError {
             LifecycleError::NotAgreementTeam => Self::Forbidden,
             LifecycleError::UnknownAgreement => Self::NotFound,
             LifecycleError::NotAnOnboardingContact
+            | LifecycleError::NoLongerOpen { .. }
             | LifecycleError::TermsChanged
             | LifecycleError::AlreadyTerminating { .. }
             | LifecycleError::DeadlinePassed { .. }
@@ -340,9 +342,40 @@ impl WebError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
+    visitor: &'a Visitor,
     title: &'a str,
     message: &'a str,
     reference: Option<&'a str>,
+}
+
+/// What an error page says, carried on the response so the page can be drawn once the visitor is known
+/// ([`with_visitor`]): a signed-in user keeps the header's account links and navigation on a 404 or 403.
+#[derive(Debug, Clone)]
+pub struct ErrorPageContent {
+    title: &'static str,
+    message: String,
+    reference: Option<String>,
+}
+
+/// Draws the error page of a response that carries [`ErrorPageContent`] for this visitor; any other
+/// response is returned as it is.
+pub fn with_visitor(mut response: Response, visitor: &Visitor) -> Response {
+    let Some(content) = response.extensions_mut().remove::<ErrorPageContent>() else {
+        return response;
+    };
+    let page =
+        ErrorPage { visitor, title: content.title, message: &content.message, reference: content.reference.as_deref() };
+    match page.render() {
+        Ok(html) => {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Html(html).into_response().into_body())
+        }
+        Err(error) => {
+            tracing::error!(%error, "the error page could not be drawn");
+            response
+        }
+    }
 }
 
 impl IntoResponse for WebError {
@@ -398,11 +431,17 @@ impl IntoResponse for WebError {
                 "Try again later. If the problem continues, contact the service desk and quote the reference below.",
             ),
         };
-        let page = ErrorPage { title, message, reference: reference.as_deref() };
-        let body = page.render().unwrap_or_else(|_| title.to_owned());
-        (self.status(), Html(body)).into_response()
+        let content = ErrorPageContent { title, message: message.to_owned(), reference };
+        let mut response = (self.status(), Html(PLAIN_ERROR_PAGE)).into_response();
+        response.extensions_mut().insert(content);
+        response
     }
 }
+
+/// The body of an error response until [`with_visitor`] draws the page (every route passes through it, so
+/// this shows only if a response escaped the CSRF layer).
+const PLAIN_ERROR_PAGE: &str = "<!DOCTYPE html><html lang=\"en-GB\"><title>Onramp</title><p>Sorry, something went wrong. \
+                                <a href=\"/\">Go to the start page</a>.</p></html>";
 
 fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();

@@ -154,7 +154,8 @@ fn routes(config: &Config) -> Routes {
         .post("/staff/organisations/{organisation}/kind", staff_organisations::set_kind)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
-        .get("/assets/onramp.css", pages::stylesheet)
+        .get("/assets/{*file}", pages::asset)
+        .get("/provider-logo", pages::provider_logo)
 }
 
 /// Every route of the application, as (method, path).

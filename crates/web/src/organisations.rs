@@ -75,6 +75,11 @@ impl Notice {
                 "Invitation sent. They join your team when they accept it, signed in to Onramp with that email \
                  address, within 14 days."
             }
+            "registered" => {
+                "Your organisation is registered. Next, nominate an onboarding contact: agreements are issued to \
+                 them to accept."
+            }
+            "contact" => "You are now an onboarding contact: agreements are issued to you to accept.",
             "role" => "The role was changed.",
             "removed" => "They were removed from the team.",
             "cancelled" => "The invitation was cancelled.",
@@ -203,7 +208,7 @@ pub async fn register(
     let user = visitor.require_user()?;
     let input = form.input();
     match organisations::register(&context, user, &input).await {
-        Ok(_) => Ok(Redirect::to("/organisation").into_response()),
+        Ok(_) => Ok(Redirect::to("/organisation?team=registered").into_response()),
         Err(organisations::OrganisationError::Invalid(errors)) => {
             let form = FormView::new(
                 errors,
@@ -231,7 +236,7 @@ pub async fn register(
 pub async fn nominate(State(context): State<AppContext>, visitor: Visitor) -> Result<Response, WebError> {
     let user = visitor.require_user()?;
     match organisations::nominate_onboarding_contact(&context, user).await {
-        Ok(_) => Ok(Redirect::to("/organisation").into_response()),
+        Ok(_) => Ok(Redirect::to("/organisation?team=contact").into_response()),
         Err(other) => Err(other.into()),
     }
 }

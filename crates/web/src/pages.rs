@@ -1,5 +1,5 @@
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use onramp_service::AppContext;
@@ -25,9 +25,61 @@ pub async fn not_found() -> WebError {
     WebError::NotFound
 }
 
-pub async fn stylesheet() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../assets/onramp.css"),
-    )
+/// A file compiled into the binary: Onramp's stylesheet and the vendored NHS.UK frontend (`assets/nhsuk-frontend`).
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
+
+const ASSETS: [Asset; 7] = [
+    Asset { path: "onramp.css", content_type: CSS, bytes: include_bytes!("../assets/onramp.css") },
+    Asset {
+        path: "nhsuk-frontend.min.css",
+        content_type: CSS,
+        bytes: include_bytes!("../assets/nhsuk-frontend/nhsuk-frontend.min.css"),
+    },
+    Asset {
+        path: "images/favicon.svg",
+        content_type: SVG,
+        bytes: include_bytes!("../assets/nhsuk-frontend/images/favicon.svg"),
+    },
+    Asset {
+        path: "images/nhsuk-icon-arrow-down.svg",
+        content_type: SVG,
+        bytes: include_bytes!("../assets/nhsuk-frontend/images/nhsuk-icon-arrow-down.svg"),
+    },
+    Asset {
+        path: "images/nhsuk-icon-arrow-up-down.svg",
+        content_type: SVG,
+        bytes: include_bytes!("../assets/nhsuk-frontend/images/nhsuk-icon-arrow-up-down.svg"),
+    },
+    Asset {
+        path: "images/nhsuk-icon-arrow-up.svg",
+        content_type: SVG,
+        bytes: include_bytes!("../assets/nhsuk-frontend/images/nhsuk-icon-arrow-up.svg"),
+    },
+    Asset {
+        path: "images/nhsuk-icon-cross.svg",
+        content_type: SVG,
+        bytes: include_bytes!("../assets/nhsuk-frontend/images/nhsuk-icon-cross.svg"),
+    },
+];
+
+/// `/assets/{*file}`: the stylesheets and icons, cached for an hour.
+pub async fn asset(Path(file): Path<String>) -> Result<impl IntoResponse, WebError> {
+    let asset = ASSETS.iter().find(|asset| asset.path == file).ok_or(WebError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, asset.content_type), (header::CACHE_CONTROL, "public, max-age=3600")], asset.bytes))
+}
+
+/// `/provider-logo`: the provider's own logo (`provider.logo`), read at start-up.
+pub async fn provider_logo(State(context): State<AppContext>) -> Result<impl IntoResponse, WebError> {
+    let logo = context.provider_logo.clone().ok_or(WebError::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, logo.content_type), (header::CACHE_CONTROL, "public, max-age=3600")],
+        logo.bytes.clone(),
+    ))
 }

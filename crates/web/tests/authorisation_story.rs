@@ -98,7 +98,8 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("POST", "/staff/organisations/{organisation}/kind", [303, 404, 404]),
     ("GET", "/healthz", [200, 200, 200]),
     ("GET", "/readyz", [200, 200, 200]),
-    ("GET", "/assets/onramp.css", [200, 200, 200]),
+    ("GET", "/assets/{*file}", [200, 200, 200]),
+    ("GET", "/provider-logo", [404, 404, 404]),
 ];
 
 async fn member(app: &TestApp, email: &str, ods: &str, role: TeamRole) -> reqwest::Client {
@@ -200,6 +201,7 @@ async fn sec1_every_route_answers_each_kind_of_visitor_as_expected(app: TestApp)
                 .replace("{flow}", "standard-api")
                 .replace("{application}", &application.0.to_string())
                 .replace("{section}", "eligibility")
+                .replace("{*file}", "onramp.css")
                 .replace("{file}", &file.to_string())
                 .replace("{organisation}", &owner.id.0.to_string())
         );

@@ -124,7 +124,7 @@ async fn a_product_added_to_the_catalogue_file_is_offered_without_a_rebuild(data
 
     // The agreement on the old slug still opens, under the product's name.
     let old_page = get(&app, &client, &format!("/agreements/{}", old.number)).await;
-    assert!(old_page.contains("<dd>GP Connect</dd>"), "{old_page}");
+    assert!(old_page.contains(r#"<dd class="nhsuk-summary-list__value">GP Connect</dd>"#), "{old_page}");
 
     // The special terms of the new product are in what the connecting party accepts.
     let contact = account(
@@ -177,7 +177,7 @@ async fn dos1_staff_see_the_catalogue_every_flow_version_and_what_changed(databa
     assert!(app.context.store.record_flow_versions(&[source], at).await.unwrap().is_empty());
 
     let page = get(&app, &client, "/staff/flows/secure-email").await;
-    assert!(page.contains("1 <strong class=\"tag tag--green\">In use</strong>"), "{page}");
+    assert!(page.contains(r#"1 <strong class="nhsuk-tag nhsuk-tag--green">In use</strong>"#), "{page}");
     assert!(page.contains("What changed from version 1 to version 2"), "the two newest by default: {page}");
     let key = format!("q.{}.{}", flow.stages[0].sections[0].id, question.id);
     assert!(page.contains(&format!("<code>{key}</code>")), "{page}");

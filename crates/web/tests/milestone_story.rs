@@ -106,7 +106,7 @@ async fn dos5_a_reviewer_sets_the_milestones_and_the_supplier_reads_them(app: Te
     assert!(refused.contains(r##"href="#go_live""##), "in the error summary: {refused}");
     assert!(
         refused.contains(
-            r#"id="go_live-error"><span class="visually-hidden">Error:</span> 28 December 2026 is a bank holiday in England"#
+            r#"id="go_live-error"><span class="nhsuk-u-visually-hidden">Error:</span> 28 December 2026 is a bank holiday in England"#
         ),
         "beside the field: {refused}"
     );

@@ -59,7 +59,7 @@ async fn team_an_owner_invites_changes_roles_and_removes_members(app: TestApp) {
 
     // An account in no organisation is invited; it joins when it accepts, and is told.
     let page = get(&app, &owner, "/organisation").await;
-    assert!(page.contains("Invite someone to the team") && page.contains(r#"<label class="label" for="email">"#));
+    assert!(page.contains("Invite someone to the team") && page.contains(r#"<label class="nhsuk-label" for="email">"#));
     let joined = post(
         &app,
         &owner,

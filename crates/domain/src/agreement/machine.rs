@@ -205,6 +205,12 @@ pub enum LifecycleError {
     NeedsNoAgreement { organisation: String },
     #[error("the agreement is not this organisation's current or pending agreement")]
     UnknownAgreement,
+    /// A page opened before the agreement closed still offers its forms; the answer says why it closed.
+    #[error(
+        "{number} is {state}{}, so it can no longer be accepted or queried; the agreement team can issue a new contract",
+        .reason.as_deref().map(|r| format!(" ({})", r.trim_end_matches('.'))).unwrap_or_default()
+    )]
+    NoLongerOpen { number: crate::AgreementNumber, state: &'static str, reason: Option<String> },
     #[error("a version-6 uplift is only for organisations whose Active agreement was signed on paper")]
     NotAPaperAgreement,
     #[error("describe your query")]
@@ -238,6 +244,7 @@ impl LifecycleError {
             Self::NoApiProducts => "no_api_products",
             Self::NeedsNoAgreement { .. } => "needs_no_agreement",
             Self::UnknownAgreement => "unknown_agreement",
+            Self::NoLongerOpen { .. } => "no_longer_open",
             Self::NotAPaperAgreement => "not_a_paper_agreement",
             Self::EmptyQuery => "empty_query",
             Self::QueryTooLong => "query_too_long",
@@ -988,7 +995,12 @@ fn timer_fired(
             let mut after = agreement.clone();
             after.state = AgreementState::Cancelled;
             after.substate = None;
-            after.closing_reason = Some("Not accepted within the review period".into());
+            // A draft never issued was never put to anyone to accept: it lapsed unissued.
+            after.closing_reason = Some(if agreement.substate == Some(Substate::UnderReview) {
+                "Not accepted within the review period".into()
+            } else {
+                "Never issued: the agreement team did not issue it within the review period".into()
+            });
             decision.change(Some(agreement), after);
             decision.effect(Effect::CancelTimers { agreement: id, kinds: all_timers(rules) });
             // The period ended at the deadline, whenever the worker got to it.

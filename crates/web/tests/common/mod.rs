@@ -98,6 +98,20 @@ pub async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> String 
     page
 }
 
+/// `page` without its `class` attributes, so a story can assert on structure and words (`<dt>Created</dt>`)
+/// rather than on the design system's class names.
+pub fn without_classes(page: &str) -> String {
+    let mut out = String::with_capacity(page.len());
+    let mut rest = page;
+    while let Some(start) = rest.find(" class=\"") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 8..];
+        rest = after.find('"').map_or("", |end| &after[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The hidden fields of the form on `page` that posts to `path`, as a browser would send them; just the CSRF
 /// token when the page has no such form.
 pub fn hidden_fields(page: &str, path: &str) -> Vec<(String, String)> {
