@@ -474,7 +474,8 @@ impl Page<'_> {
     /// Saves the whole page at `width` as a PNG: the window is made as tall as the page first.
     async fn photograph(&self, file: &Path, width: u32) {
         self.resize(width, 900).await;
-        let height = self.driver.execute("return document.documentElement.scrollHeight;", Vec::new()).await.unwrap();
+        let script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;";
+        let height = self.driver.execute(script, Vec::new()).await.unwrap();
         let height = height.json().as_u64().unwrap_or(900).clamp(600, 8000) as u32;
         self.resize(width, height).await;
         let png = self.driver.screenshot_as_png().await.unwrap();
