@@ -95,6 +95,15 @@ impl TeamRole {
             Self::Viewer => "viewer",
         }
     }
+
+    /// How the role reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Owner => "Owner",
+            Self::Admin => "Admin",
+            Self::Viewer => "Viewer",
+        }
+    }
 }
 
 impl FromStr for TeamRole {

@@ -33,6 +33,8 @@ onramp_store::on_both_backends!(
     ca09_original_version_and_superseded_contract_form_the_chain,
     ca07_a_late_worker_does_not_move_the_dates_of_an_auto_acceptance,
     ca04_a_late_worker_dates_the_cancellation_at_the_deadline,
+    ca04_a_draft_never_issued_lapses_in_its_own_words_and_mails_nobody,
+    ca04_a_late_acceptance_or_query_on_a_closed_agreement_is_refused_in_words,
     ca08_a_late_worker_ends_the_agreement_and_cancels_the_draft_at_the_start_of_the_end_date,
     ca08_terminating_on_todays_date_ends_the_agreement_at_once,
     ca03_acceptance_is_logged_with_the_time_that_was_left,
@@ -726,4 +728,41 @@ async fn ca06_remaining_time_is_counted_in_london_days_across_the_clock_change(w
     assert_eq!(resumed.review_deadline, Some("2027-05-05T08:00:00Z".parse().unwrap()), "09:00 BST on 5 May");
     assert!(resumed.what_happens_next(world.now()).contains("5 May 2027, 30 days left"));
     world.run_timers().await;
+}
+
+/// CA-4: a draft the agreement team never issued was never put to anyone, so it lapses as "never issued", not as
+/// "not accepted", and nobody is told it was cancelled.
+async fn ca04_a_draft_never_issued_lapses_in_its_own_words_and_mails_nobody(world: World) {
+    let organisation = world.organisation("Acme Health", "X26").await;
+    let _contact = world.member(&organisation, "Olu Contact", TeamRole::Owner, true).await;
+    let draft = world.new_contract(&organisation, vec![product("pds-fhir")]).await;
+    assert_eq!(draft.substate, Some(Substate::AwaitingReview));
+    world.clock.set(draft.review_deadline.unwrap() + DAY);
+    world.run_timers().await;
+    let lapsed = world.agreement(&draft).await;
+    assert_eq!(lapsed.state, AgreementState::Cancelled);
+    assert_eq!(
+        lapsed.closing_reason.as_deref(),
+        Some("Never issued: the agreement team did not issue it within the review period")
+    );
+    assert!(world.notifications("cancelled").await.is_empty(), "nobody was asked, so nobody is told");
+}
+
+/// CA-4: a contact who opened the agreement page before the deadline and submits after the worker cancelled it
+/// is told that the agreement closed and why, not that it is "not this organisation's agreement".
+async fn ca04_a_late_acceptance_or_query_on_a_closed_agreement_is_refused_in_words(world: World) {
+    let (_, contact, issued) = world.issued_contract("Acme Health", "X26").await;
+    world.clock.set(issued.review_deadline.unwrap() + DAY);
+    world.run_timers().await;
+    let late = world.accept(&contact, &issued).await.unwrap_err();
+    let refused = rule(late);
+    assert!(matches!(refused, LifecycleError::NoLongerOpen { .. }), "{refused:?}");
+    assert_eq!(
+        refused.to_string(),
+        "CNTR0000001 is Cancelled (Not accepted within the review period), so it can no longer be accepted or \
+         queried; the agreement team can issue a new contract"
+    );
+    let query = lifecycle::raise_query(&world.context, &contact, issued.id, "Too late?").await.unwrap_err();
+    assert!(matches!(rule(query), LifecycleError::NoLongerOpen { .. }));
+    assert_eq!(world.agreement(&issued).await.state, AgreementState::Cancelled, "nothing changed");
 }

@@ -214,13 +214,25 @@ impl Row {
     }
 }
 
-/// The NHS.UK tag colour of a state, the same in every list and page.
+/// The NHS.UK tag colour of an agreement's state, the same in every list and page.
 pub fn state_tag(state: AgreementState) -> &'static str {
     match state {
         AgreementState::Active => "nhsuk-tag--green",
         AgreementState::Draft => "nhsuk-tag--blue",
         AgreementState::Cancelled => "nhsuk-tag--red",
         AgreementState::Expired => "nhsuk-tag--grey",
+    }
+}
+
+/// The NHS.UK tag colour of a case's state: open work blue, waiting on the organisation yellow, answered
+/// green, closed grey.
+pub fn case_tag(state: onramp_domain::case::CaseState) -> &'static str {
+    use onramp_domain::case::CaseState;
+    match state {
+        CaseState::Open => "nhsuk-tag--blue",
+        CaseState::AwaitingInfo => "nhsuk-tag--yellow",
+        CaseState::Resolved => "nhsuk-tag--green",
+        CaseState::Closed => "nhsuk-tag--grey",
     }
 }
 

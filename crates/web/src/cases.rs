@@ -13,7 +13,7 @@ use onramp_service::{AppContext, cases};
 use serde::Deserialize;
 
 use crate::WebError;
-use crate::agreements::visible_agreements;
+use crate::agreements::{case_tag, visible_agreements};
 use crate::forms::{FormView, capitalised};
 use crate::session::Visitor;
 
@@ -23,6 +23,7 @@ pub struct CaseRow {
     agreement: String,
     name: String,
     state: &'static str,
+    state_tag: &'static str,
     subject: String,
     last_activity: String,
 }
@@ -50,6 +51,7 @@ pub async fn list(State(context): State<AppContext>, visitor: Visitor) -> Result
             agreement: agreement.number.to_string(),
             name: agreement.name.clone(),
             state: case.state.label(),
+            state_tag: case_tag(case.state),
             subject: case.subject.clone(),
             last_activity: case.activity.last().map(|a| long_time(a.at)).unwrap_or_default(),
         });

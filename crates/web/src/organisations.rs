@@ -125,7 +125,7 @@ pub(crate) async fn organisation_page(
         .map(|invitation| InvitationView {
             id: invitation.id.to_string(),
             email: invitation.email.to_string(),
-            role: invitation.role.as_str(),
+            role: invitation.role.label(),
             invited_by: invitation.invited_by_name.clone(),
             expires: long_time(invitation.expires_at),
             expired: !invitation.is_open(now),

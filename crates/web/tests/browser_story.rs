@@ -199,7 +199,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
     // WEB-1: the pages both users reached, the pages around them and their error states pass axe-core's
     // WCAG 2.0, 2.1 and 2.2 A and AA rules, describe every field by its hint and error, and do not scroll
     // sideways at 320 px (WCAG 1.4.10). The main ones are photographed at 1280 and 320 px when
-    // ONRAMP_SCREENSHOTS names a folder (docs/screenshots holds the committed set).
+    // ONRAMP_TEST_SCREENSHOTS names a folder (docs/screenshots holds the committed set).
     let inspector = Inspector::load();
     let case = app.context.store.agreement_by_number(current.parse().unwrap()).await.unwrap().unwrap().case_number;
     let case = format!("/cases/{}", case.expect("the issued agreement has a case"));
@@ -261,7 +261,7 @@ async fn story(app: TestApp, supplier: WebDriver, staff: WebDriver) {
 
 /// Checks every page the story visits for what a person needs of it: axe-core's WCAG rules (when its
 /// script is given), fields described by their hints and errors, no sideways scrolling at 320 px, and
-/// (when `ONRAMP_SCREENSHOTS` names a folder) a picture of it at 1280 and 320 px.
+/// (when `ONRAMP_TEST_SCREENSHOTS` names a folder) a picture of it at 1280 and 320 px.
 struct Inspector {
     axe: Option<Axe>,
     screenshots: Option<PathBuf>,
@@ -298,12 +298,19 @@ for (let node = walker.nextNode(); node && wider.length < 5; node = walker.nextN
 return { overflow: document.documentElement.scrollWidth - width, width, wider };
 "#;
 
+/// The tables that have to be scrolled sideways to be read: at 1280 px every column must show.
+const CLIPPED_TABLES: &str = r#"
+return [...document.querySelectorAll('.nhsuk-table-container')]
+  .filter(c => c.scrollWidth > c.clientWidth + 1)
+  .map(c => ({ scroll: c.scrollWidth, client: c.clientWidth, caption: (c.querySelector('caption') || {}).textContent }));
+"#;
+
 const WIDE: u32 = 1280;
 const NARROW: u32 = 320;
 
 impl Inspector {
     fn load() -> Self {
-        let screenshots = std::env::var_os("ONRAMP_SCREENSHOTS").map(PathBuf::from);
+        let screenshots = std::env::var_os("ONRAMP_TEST_SCREENSHOTS").map(PathBuf::from);
         if let Some(folder) = &screenshots {
             std::fs::create_dir_all(folder).unwrap();
         }
@@ -322,6 +329,9 @@ impl Inspector {
         }
         let missing = page.driver.execute(UNDESCRIBED, Vec::new()).await.unwrap().json().clone();
         assert_eq!(missing.as_array().map(Vec::len), Some(0), "fields not described by {missing} on {what}");
+        page.resize(WIDE, 900).await;
+        let clipped = page.driver.execute(CLIPPED_TABLES, Vec::new()).await.unwrap().json().clone();
+        assert_eq!(clipped.as_array().map(Vec::len), Some(0), "tables cut off at {WIDE} px on {what}: {clipped}");
         if let (Some(folder), Some(name)) = (&self.screenshots, shot) {
             page.photograph(&folder.join(format!("{name}-{WIDE}.png")), WIDE).await;
         }
