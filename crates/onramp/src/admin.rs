@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use jiff::SignedDuration;
+use onramp_domain::agreement::Actor;
 use onramp_domain::{EmailAddress, User};
 use onramp_service::accounts::{self, AccountError, StaffAccountRequest};
 use onramp_service::clock::SystemClock;
@@ -118,7 +119,7 @@ pub async fn create_user(
     password_stdin: bool,
 ) -> anyhow::Result<()> {
     let password = if password_stdin { Some(first_line_of_stdin()?) } else { None };
-    let request = StaffAccountRequest { email, full_name, roles, password };
+    let request = StaffAccountRequest { email, full_name, roles, password, by: operator("create-user") };
     let context = context(config).await?;
     let account = match accounts::create_staff_user(&context, &request).await {
         Ok(account) => account,
@@ -140,6 +141,31 @@ pub async fn create_user(
         ));
     }
     Ok(())
+}
+
+/// `onramp admin set-roles`: the staff member gets exactly the roles given.
+pub async fn set_roles(config: Config, email: String, roles: Vec<String>) -> anyhow::Result<()> {
+    let request = accounts::StaffRolesRequest { email, roles, by: operator("set-roles") };
+    let context = context(config).await?;
+    let user = match accounts::set_staff_roles(&context, &request).await {
+        Ok(user) => user,
+        Err(AccountError::Invalid(errors)) => {
+            let problems: Vec<String> = errors.iter().map(|e| format!("{}: {}", flag_of(e.field), e.message)).collect();
+            bail!("no roles changed: {}", problems.join("; "))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let roles: Vec<String> = user.staff_roles.iter().map(|r| accounts::staff_role_name(*r)).collect();
+    let roles = if roles.is_empty() { "none (no staff access)".to_owned() } else { roles.join(", ") };
+    say(format_args!("{} ({}) now has the staff roles: {roles}.", user.email, user.full_name));
+    Ok(())
+}
+
+/// Who the provider's audit chain names for a command run at the terminal: the command and the operating
+/// system account that ran it (the command line has no Onramp sign-in).
+fn operator(command: &str) -> Actor {
+    let account = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
+    Actor::System { process: format!("onramp admin {command}, run by {account}") }
 }
 
 /// The command-line flag a service field error is about.

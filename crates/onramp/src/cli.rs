@@ -75,6 +75,18 @@ enum Admin {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give a staff member exactly these roles (recorded on the provider's audit chain).
+    SetRoles {
+        /// The staff member's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// A staff role: author, reviewer, agreement-team, live-service or admin. Repeat for several.
+        #[arg(long = "role", value_name = "ROLE", required_unless_present = "no_roles")]
+        roles: Vec<String>,
+        /// Take every staff role away; the account stays, without staff access.
+        #[arg(long, conflicts_with = "roles")]
+        no_roles: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(Admin::CreateUser { email, name, roles, password_stdin }) => {
             admin::create_user(config, email, name, roles, password_stdin).await
         }
+        Command::Admin(Admin::SetRoles { email, roles, no_roles: _ }) => admin::set_roles(config, email, roles).await,
     }
 }
 

@@ -324,6 +324,36 @@ async fn sec1_admin_create_user_makes_a_staff_account_that_signs_in() {
     assert_eq!(admin.staff_roles, [StaffRole::Admin]);
 }
 
+/// AUD-1: a staff member's roles are changed at the command line, the change is on the provider's audit chain
+/// (which `verify-audit` then counts), and a typo changes nothing.
+#[tokio::test]
+async fn aud1_admin_set_roles_changes_a_staff_members_roles_on_the_provider_chain() {
+    let dir = WorkDir::new();
+    let create =
+        ["admin", "create-user", "--email", "rita@provider.example", "--name", "Rita Reviewer", "--role", "reviewer"];
+    run_ok(&dir, &create);
+    let changed = run_ok(
+        &dir,
+        &["admin", "set-roles", "--email", "rita@provider.example", "--role", "reviewer", "--role", "live-service"],
+    );
+    assert!(
+        changed.contains("rita@provider.example (Rita Reviewer) now has the staff roles: reviewer, live-service"),
+        "{changed}"
+    );
+    let typo = refused_command(&dir, &["admin", "set-roles", "--email", "rita@provider.example", "--role", "boss"], "");
+    assert!(typo.contains(r#"no roles changed: --role: "boss" is not a staff role"#), "{typo}");
+    let unknown =
+        refused_command(&dir, &["admin", "set-roles", "--email", "nobody@provider.example", "--role", "admin"], "");
+    assert!(
+        unknown.contains("--email: there is no account with the email address nobody@provider.example"),
+        "{unknown}"
+    );
+    let removed = run_ok(&dir, &["admin", "set-roles", "--email", "rita@provider.example", "--no-roles"]);
+    assert!(removed.contains("now has the staff roles: none (no staff access)"), "{removed}");
+    let verified = run_ok(&dir, &["verify-audit"]);
+    assert!(verified.contains("3 entries"), "create, change, removal: {verified}");
+}
+
 /// Runs a command that must fail; returns its one-line error.
 fn refused_command(dir: &WorkDir, args: &[&str], input: &str) -> String {
     let output = run_with_input(dir, args, input);

@@ -3,11 +3,13 @@
 //! database, so every instance enforces the same lock-out.
 
 use jiff::{SignedDuration, Timestamp};
+use onramp_domain::agreement::Actor;
 use onramp_domain::notification::Notification;
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{EmailAddress, FieldErrors, NewUser, Password, PersonName, StaffRole, User};
-use onramp_store::{LoginFailures, NewNotification, SignedIn, StoreError};
+use onramp_store::{AuditEntry, LoginFailures, NewNotification, SignedIn, StoreError};
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::{AppContext, password};
 
@@ -199,7 +201,7 @@ pub async fn sign_out(context: &AppContext, token: &str) -> Result<(), StoreErro
 
 /// A staff account as an admin asks for it (`onramp admin create-user`). Staff accounts are never
 /// self-registered (SEC-1): they carry provider roles that see every organisation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StaffAccountRequest {
     pub email: String,
     pub full_name: String,
@@ -207,6 +209,8 @@ pub struct StaffAccountRequest {
     pub roles: Vec<String>,
     /// The password to set, or `None` to generate one.
     pub password: Option<String>,
+    /// Who creates the account, for the provider's audit chain.
+    pub by: Actor,
 }
 
 /// A created staff account and, when Onramp chose the password, that password: shown once, stored only as
@@ -268,13 +272,85 @@ pub async fn create_staff_user(
     }
     let password_hash = Some(password::hash(password.clone()).await?);
     let new_user = NewUser { email, full_name, password_hash, staff_roles: roles, email_verified: true };
-    match context.store.create_user(&new_user, context.clock.now()).await {
-        Err(StoreError::Conflict { .. }) => {
-            let mut errors = FieldErrors::new();
-            errors.add("email", format!("an account with the email address {} exists already", new_user.email));
-            Err(AccountError::Invalid(errors))
+    let now = context.clock.now();
+    let mut work = context.store.begin_provider().await?;
+    let id = match work.create_user(&new_user, now).await {
+        Err(StoreError::Conflict { .. }) => return Err(address_taken(&new_user.email)),
+        other => other?,
+    };
+    let entry = AuditEntry {
+        actor: request.by.clone(),
+        action: "staff_account_create".into(),
+        entity: "user".into(),
+        entity_id: id.to_string(),
+        before: None,
+        after: Some(staff_json(&new_user.email, &new_user.full_name, &new_user.staff_roles)),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
+    let user = context.store.user(id).await?.ok_or(StoreError::NotFound { entity: "user" })?;
+    Ok(StaffAccount { user, generated_password: generated.then_some(password) })
+}
+
+fn address_taken(email: &EmailAddress) -> AccountError {
+    let mut errors = FieldErrors::new();
+    errors.add("email", format!("an account with the email address {email} exists already"));
+    AccountError::Invalid(errors)
+}
+
+/// A staff account as its audit entries record it: who, and with which roles (never a password hash).
+fn staff_json(email: &EmailAddress, full_name: &PersonName, roles: &[StaffRole]) -> String {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    json!({ "email": email.as_str(), "full_name": full_name.as_str(), "staff_roles": roles }).to_string()
+}
+
+/// A change of a provider staff member's roles, as typed on the command line.
+#[derive(Debug, Clone)]
+pub struct StaffRolesRequest {
+    pub email: String,
+    /// Role names as typed; empty takes every staff role away (the account stays, without staff access).
+    pub roles: Vec<String>,
+    pub by: Actor,
+}
+
+/// Gives a staff member exactly `roles`, with the change on the provider's audit chain (before and after).
+/// The same roles again change nothing and log nothing. Field names in the errors are `email` and `roles`.
+pub async fn set_staff_roles(context: &AppContext, request: &StaffRolesRequest) -> Result<User, AccountError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", EmailAddress::parse(&request.email));
+    let mut roles = Vec::new();
+    for raw in &request.roles {
+        if let Some(role) = errors.check("roles", parse_staff_role(raw)) {
+            roles.push(role);
         }
-        Err(other) => Err(other.into()),
-        Ok(user) => Ok(StaffAccount { user, generated_password: generated.then_some(password) }),
     }
+    roles.sort();
+    roles.dedup();
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return Err(AccountError::Invalid(errors));
+    };
+    let Some(user) = context.store.user_by_email(&email).await? else {
+        let mut errors = FieldErrors::new();
+        errors.add("email", format!("there is no account with the email address {email}"));
+        return Err(AccountError::Invalid(errors));
+    };
+    let mut before = user.staff_roles.clone();
+    before.sort();
+    if before == roles {
+        return Ok(user);
+    }
+    let now = context.clock.now();
+    let mut work = context.store.begin_provider().await?;
+    work.set_staff_roles(user.id, &roles).await?;
+    let entry = AuditEntry {
+        actor: request.by.clone(),
+        action: "staff_roles_change".into(),
+        entity: "user".into(),
+        entity_id: user.id.to_string(),
+        before: Some(staff_json(&user.email, &user.full_name, &before)),
+        after: Some(staff_json(&user.email, &user.full_name, &roles)),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
+    Ok(context.store.user(user.id).await?.ok_or(StoreError::NotFound { entity: "user" })?)
 }

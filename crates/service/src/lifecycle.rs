@@ -585,7 +585,21 @@ pub async fn publish_terms(
     if version < current {
         return Err(LifecycleServiceError::OlderThanCurrent { version, current });
     }
-    context.store.record_publication(version, &actor.to_string(), context.clock.now()).await?;
+    // The publication and its entry on the provider's chain commit together; a resumed run records nothing new.
+    let started = context.clock.now();
+    let mut provider = context.store.begin_provider().await?;
+    if provider.record_publication(version, &actor.to_string(), started).await? {
+        let entry = AuditEntry {
+            actor: actor.clone(),
+            action: "terms_publish".into(),
+            entity: "terms_version".into(),
+            entity_id: version.to_string(),
+            before: Some(json!({ "version_in_force": current }).to_string()),
+            after: Some(json!({ "version_in_force": version }).to_string()),
+        };
+        provider.append_audit(&entry, started).await?;
+    }
+    provider.commit().await?;
     let rules = context.config.rules();
     let mut report = UpliftReport::default();
     let mut after = None;
@@ -623,7 +637,21 @@ pub async fn publish_terms(
         }
         after = Some(last);
     }
-    context.store.finish_publication(version, context.clock.now()).await?;
+    let finished = context.clock.now();
+    let mut provider = context.store.begin_provider().await?;
+    if provider.finish_publication(version, finished).await? {
+        // The counts are this run's: a run that resumed after a crash counts only what it did itself.
+        let entry = AuditEntry {
+            actor,
+            action: "terms_publish_finish".into(),
+            entity: "terms_version".into(),
+            entity_id: version.to_string(),
+            before: None,
+            after: Some(json!({ "uplifted": report.uplifted, "skipped": report.skipped }).to_string()),
+        };
+        provider.append_audit(&entry, finished).await?;
+    }
+    provider.commit().await?;
     Ok(report)
 }
 

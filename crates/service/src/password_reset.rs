@@ -4,10 +4,12 @@
 //! worker like every other message; until SMTP delivery exists the outbox row is the seam.
 
 use jiff::SignedDuration;
+use onramp_domain::agreement::Actor;
 use onramp_domain::notification::Notification;
 use onramp_domain::terms::sha256_hex;
 use onramp_domain::{EmailAddress, FieldErrors, Password, UserId};
-use onramp_store::{NewNotification, StoreError};
+use onramp_store::{AuditEntry, NewNotification, StoreError};
+use serde_json::json;
 
 use crate::{AppContext, accounts, password};
 
@@ -82,6 +84,22 @@ pub async fn finish(
         return Err(ResetError::Invalid(errors));
     };
     let hash = password::hash(password).await?;
-    let user = context.store.finish_password_reset(&sha256_hex(token), &hash, context.clock.now()).await?;
-    user.ok_or(ResetError::LinkNotValid)
+    let now = context.clock.now();
+    let mut work = context.store.begin_provider().await?;
+    let Some((user, full_name)) = work.finish_password_reset(&sha256_hex(token), &hash, now).await? else {
+        return Err(ResetError::LinkNotValid);
+    };
+    // Account events are the provider's (an account outlives any membership), so they go on its chain; the
+    // entry never holds a password hash.
+    let entry = AuditEntry {
+        actor: Actor::User { id: user, name: full_name },
+        action: "password_reset".into(),
+        entity: "user".into(),
+        entity_id: user.to_string(),
+        before: None,
+        after: Some(json!({ "password": "changed", "sessions": "ended" }).to_string()),
+    };
+    work.append_audit(&entry, now).await?;
+    work.commit().await?;
+    Ok(user)
 }

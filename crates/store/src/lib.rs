@@ -41,7 +41,7 @@ pub use types::{
     Publication, QueuedSection, Sequence, SignedIn, StoredFlowVersion,
 };
 pub use unit_of_work::{
-    AgreementWork, ApplicationWork, AuditWork, CaseWork, JobWork, OutboxWork, TeamWork, UnitOfWork,
+    AgreementWork, ApplicationWork, AuditWork, CaseWork, JobWork, OutboxWork, ProviderWork, TeamWork, UnitOfWork,
 };
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError};
 
@@ -56,7 +56,7 @@ pub mod prelude {
     };
     pub use crate::unit_of_work::{
         AgreementWork as _, ApplicationWork as _, AuditWork as _, CaseWork as _, JobWork as _, OutboxWork as _,
-        TeamWork as _, UnitOfWork as _,
+        ProviderWork as _, TeamWork as _, UnitOfWork as _,
     };
 }
 

@@ -45,6 +45,8 @@ mod work_agreements;
 mod work_applications;
 #[path = "shared/work/cases.rs"]
 mod work_cases;
+#[path = "shared/work/provider.rs"]
+mod work_provider;
 #[path = "shared/work/records.rs"]
 mod work_records;
 #[path = "shared/work/team.rs"]
@@ -87,6 +89,10 @@ impl PostgresStore {
 async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await
 }
+
+/// The provider chain's lock, held to the end of the transaction, so appends to the provider's audit chain from
+/// several instances queue here (the key is arbitrary, Onramp's own).
+const LOCK_PROVIDER: &str = "SELECT pg_advisory_xact_lock(7366172651001)";
 
 /// Loads and locks the organisation a unit of work is about: decisions on one organisation queue here,
 /// decisions on different organisations run side by side.

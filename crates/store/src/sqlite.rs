@@ -46,6 +46,8 @@ mod work_agreements;
 mod work_applications;
 #[path = "shared/work/cases.rs"]
 mod work_cases;
+#[path = "shared/work/provider.rs"]
+mod work_provider;
 #[path = "shared/work/records.rs"]
 mod work_records;
 #[path = "shared/work/team.rs"]
@@ -89,6 +91,9 @@ impl SqliteStore {
 async fn begin_write(pool: &Pool<Db>) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
+
+/// The provider chain's lock: `BEGIN IMMEDIATE` already holds the database's one write lock.
+const LOCK_PROVIDER: &str = "SELECT 1";
 
 /// Loads and locks the organisation a unit of work is about. SQLite's `BEGIN IMMEDIATE` already holds the
 /// database's one write lock, so a plain read suffices.

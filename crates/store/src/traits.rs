@@ -61,6 +61,8 @@ pub trait Repository:
         organisation: &onramp_domain::NewOrganisation,
         now: jiff::Timestamp,
     ) -> Result<Box<dyn UnitOfWork>, StoreError>;
+    /// Opens a transaction on the provider's own records, holding the provider audit chain's lock.
+    async fn begin_provider(&self) -> Result<Box<dyn crate::ProviderWork>, StoreError>;
 }
 
 /// The provider running Onramp and the organisations registered with it (ORG-1 … ORG-4).
@@ -141,14 +143,7 @@ pub trait Sessions: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Whether `token_hash` names a reset that can still be used at `now`.
     async fn password_reset_open(&self, token_hash: &str, now: Timestamp) -> Result<bool, StoreError>;
-    /// Uses a reset: sets the new password hash, ends every session of that user and clears the sign-in
-    /// failures, all in one transaction. `None` when the reset is unknown, used or expired.
-    async fn finish_password_reset(
-        &self,
-        token_hash: &str,
-        password_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<UserId>, StoreError>;
+    // Using a reset is `ProviderWork::finish_password_reset`: it is audited on the provider's chain.
 
     /// Self-registration (SEC-1): stores the new, unverified account with its address-verification link
     /// (only the token's SHA-256) and writes the mail with the link, all in one transaction. `Conflict` when
@@ -205,9 +200,7 @@ pub trait Agreements: Send + Sync {
     ) -> Result<Vec<OrganisationId>, StoreError>;
     /// Terms versions published in this Onramp (CA-5), oldest first.
     async fn publications(&self) -> Result<Vec<Publication>, StoreError>;
-    /// Records that `version` is being published; a second call for the same version changes nothing.
-    async fn record_publication(&self, version: u32, by: &str, at: Timestamp) -> Result<(), StoreError>;
-    async fn finish_publication(&self, version: u32, at: Timestamp) -> Result<(), StoreError>;
+    // Recording a publication is `ProviderWork::record_publication`: it is audited on the provider's chain.
     async fn ledger(&self, agreement: AgreementId) -> Result<Vec<LedgerEntry>, StoreError>;
     #[cfg(feature = "test-support")]
     async fn accepted_terms(&self, agreement: AgreementId) -> Result<Option<crate::types::AcceptedTerms>, StoreError>;

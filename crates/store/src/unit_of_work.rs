@@ -7,7 +7,7 @@ use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
 use onramp_domain::application::{Application, ApplicationId};
 use onramp_domain::case::{CaseState, Visibility};
 use onramp_domain::team::{Invitation, InvitationId, InvitationState};
-use onramp_domain::{CaseNumber, EmailAddress, NewUser, Organisation, TeamRole, User, UserId};
+use onramp_domain::{CaseNumber, EmailAddress, NewUser, Organisation, StaffRole, TeamRole, User, UserId};
 
 use crate::StoreError;
 use crate::types::{AuditEntry, ClaimedJob, LiveAgreements, NewJob, NewNotification, Sequence};
@@ -150,9 +150,37 @@ pub trait OutboxWork: Send {
     async fn enqueue_notification(&mut self, notification: &NewNotification, at: Timestamp) -> Result<(), StoreError>;
 }
 
+/// One transaction on the provider's own records: staff accounts and their roles, password resets and terms
+/// publications, each written with its entry on the provider's audit chain (`audit::PROVIDER_CHAIN`, AUD-1).
+/// Opening it takes the provider chain's lock (PostgreSQL: a transaction-scoped advisory lock, so several
+/// instances queue; SQLite: the single writer lock), so two appends never race for the chain's next entry.
+/// Nothing is written until [`ProviderWork::commit`]; dropping it rolls everything back.
+#[async_trait]
+pub trait ProviderWork: AuditWork + Send {
+    /// Stores a new user with their staff roles; `Conflict` when the e-mail address is taken.
+    async fn create_user(&mut self, user: &NewUser, now: Timestamp) -> Result<UserId, StoreError>;
+    /// Replaces a user's staff roles; `NotFound` when there is no such user.
+    async fn set_staff_roles(&mut self, user: UserId, roles: &[StaffRole]) -> Result<(), StoreError>;
+    /// Uses a password reset: sets the new password hash, ends every session of that user and clears the
+    /// sign-in failures. Returns the user and their full name (for the audit entry); `None` when the reset is
+    /// unknown, used or expired.
+    async fn finish_password_reset(
+        &mut self,
+        token_hash: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(UserId, String)>, StoreError>;
+    /// Records that `version` is being published; false (and nothing changed) when it was recorded before.
+    async fn record_publication(&mut self, version: u32, by: &str, at: Timestamp) -> Result<bool, StoreError>;
+    /// Marks the publication of `version` finished; false when it was finished before.
+    async fn finish_publication(&mut self, version: u32, at: Timestamp) -> Result<bool, StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
 /// The organisation's audit chain (AUD-1, AUD-2).
 #[async_trait]
 pub trait AuditWork: Send {
-    /// Appends an entry to this organisation's chain, after its last entry.
+    /// Appends an entry to this unit of work's chain (the organisation's, or the provider's), after its last
+    /// entry.
     async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError>;
 }

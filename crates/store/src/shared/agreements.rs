@@ -1,12 +1,11 @@
 //! Agreements read outside a unit of work, terms publications and the timer ledger.
 
 use async_trait::async_trait;
-use jiff::Timestamp;
 use onramp_domain::agreement::{Agreement, AgreementId, LedgerEntry};
 use onramp_domain::{AgreementNumber, OrganisationId};
 
 use super::Store;
-use crate::rows::{AgreementRow, LedgerRow, corrupt, from_micros, to_micros};
+use crate::rows::{AgreementRow, LedgerRow, corrupt, from_micros};
 use crate::types::Publication;
 use crate::{Agreements, StoreError};
 
@@ -76,28 +75,6 @@ impl Agreements for Store {
                 })
             })
             .collect()
-    }
-
-    async fn record_publication(&self, version: u32, by: &str, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO terms_publications (version, published_at, published_by) VALUES ($1, $2, $3) \
-             ON CONFLICT (version) DO NOTHING",
-        )
-        .bind(i64::from(version))
-        .bind(to_micros(at))
-        .bind(by)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn finish_publication(&self, version: u32, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE terms_publications SET finished_at = $2 WHERE version = $1 AND finished_at IS NULL")
-            .bind(i64::from(version))
-            .bind(to_micros(at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn ledger(&self, agreement: AgreementId) -> Result<Vec<LedgerEntry>, StoreError> {

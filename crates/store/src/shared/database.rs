@@ -47,4 +47,8 @@ impl Repository for Store {
         let organisation = lock_or_register(&mut tx, organisation, now).await?;
         Ok(Box::new(Work { tx, organisation }))
     }
+
+    async fn begin_provider(&self) -> Result<Box<dyn crate::ProviderWork>, StoreError> {
+        Ok(Box::new(super::work_provider::ProviderTx::begin(&self.pool).await?))
+    }
 }

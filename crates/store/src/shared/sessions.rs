@@ -115,33 +115,6 @@ impl Sessions for Store {
         Ok(row.is_some())
     }
 
-    async fn finish_password_reset(
-        &self,
-        token_hash: &str,
-        password_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<UserId>, StoreError> {
-        let mut tx = begin_write(&self.pool).await?;
-        let row: Option<(uuid::Uuid,)> =
-            sqlx::query_as("DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id")
-                .bind(token_hash)
-                .bind(to_micros(now))
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((user,)) = row else { return Ok(None) };
-        let (email,): (String,) =
-            sqlx::query_as("SELECT email FROM users WHERE id = $1").bind(user).fetch_one(&mut *tx).await?;
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM login_failures WHERE email = $1").bind(&email).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(Some(UserId(user)))
-    }
-
     async fn register_unverified(
         &self,
         user: &NewUser,

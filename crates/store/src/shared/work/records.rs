@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use onramp_domain::audit::{AuditRecord, GENESIS, entry_hash};
 use onramp_domain::time_ordered_uuid;
+use sqlx::Transaction;
 
+use super::Db;
 use super::outbox::insert_notification;
 use super::work::Work;
 use crate::rows::to_micros;
@@ -63,44 +65,55 @@ impl OutboxWork for Work {
 impl AuditWork for Work {
     async fn append_audit(&mut self, entry: &AuditEntry, at: Timestamp) -> Result<(), StoreError> {
         let chain_id = self.organisation_id();
-        let last: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1")
-                .bind(chain_id)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-        let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
-        let mut record = AuditRecord {
-            chain_id,
-            seq,
-            at,
-            actor: entry.actor.audit_label(),
-            action: entry.action.clone(),
-            entity: entry.entity.clone(),
-            entity_id: entry.entity_id.clone(),
-            before: entry.before.clone(),
-            after: entry.after.clone(),
-            prev_hash,
-            hash: String::new(),
-        };
-        record.hash = entry_hash(&record);
-        sqlx::query(concat!(
-            "INSERT INTO audit_log (",
-            audit_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(record.chain_id)
-        .bind(record.seq)
-        .bind(to_micros(record.at))
-        .bind(&record.actor)
-        .bind(&record.action)
-        .bind(&record.entity)
-        .bind(&record.entity_id)
-        .bind(&record.before)
-        .bind(&record.after)
-        .bind(&record.prev_hash)
-        .bind(&record.hash)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        append_to_chain(&mut self.tx, chain_id, entry, at).await
     }
+}
+
+/// Appends `entry` after the last entry of `chain_id`. The caller holds the chain's lock (the organisation's
+/// row, or the provider chain's lock), so nobody else is appending to it.
+pub(super) async fn append_to_chain(
+    tx: &mut Transaction<'static, Db>,
+    chain_id: uuid::Uuid,
+    entry: &AuditEntry,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let last: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1")
+            .bind(chain_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(seq, hash)| (seq + 1, hash));
+    let mut record = AuditRecord {
+        chain_id,
+        seq,
+        at,
+        actor: entry.actor.audit_label(),
+        action: entry.action.clone(),
+        entity: entry.entity.clone(),
+        entity_id: entry.entity_id.clone(),
+        before: entry.before.clone(),
+        after: entry.after.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    record.hash = entry_hash(&record);
+    sqlx::query(concat!(
+        "INSERT INTO audit_log (",
+        audit_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(record.chain_id)
+    .bind(record.seq)
+    .bind(to_micros(record.at))
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(&record.entity)
+    .bind(&record.entity_id)
+    .bind(&record.before)
+    .bind(&record.after)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
