@@ -79,12 +79,16 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// Reads the visitor once for the whole request, checks forms and queries (CSRF, text), and draws any error
 /// page for that visitor (see [`crate::error::with_visitor`]).
 pub async fn protect(State(context): State<AppContext>, request: Request, next: Next) -> Response {
+    let request_id = crate::request_id(request.headers());
     let visitor = match Visitor::from_headers(&context, request.headers(), request.uri().path()).await {
         Ok(visitor) => visitor,
-        Err(error) => return crate::error::with_visitor(error.into_response(), &Visitor::anonymous(&context)),
+        Err(error) => {
+            let anonymous = Visitor::anonymous(&context);
+            return crate::error::with_visitor(error.into_response(), &anonymous, request_id.as_deref());
+        }
     };
     let response = guard(visitor.clone(), request, next).await;
-    crate::error::with_visitor(response, &visitor)
+    crate::error::with_visitor(response, &visitor, request_id.as_deref())
 }
 
 async fn guard(visitor: Visitor, request: Request, next: Next) -> Response {

@@ -354,17 +354,15 @@ struct ErrorPage<'a> {
 pub struct ErrorPageContent {
     title: &'static str,
     message: String,
-    reference: Option<String>,
 }
 
-/// Draws the error page of a response that carries [`ErrorPageContent`] for this visitor; any other
-/// response is returned as it is.
-pub fn with_visitor(mut response: Response, visitor: &Visitor) -> Response {
+/// Draws the error page of a response that carries [`ErrorPageContent`] for this visitor, with the request's
+/// id as the reference to quote; any other response is returned as it is.
+pub fn with_visitor(mut response: Response, visitor: &Visitor, request_id: Option<&str>) -> Response {
     let Some(content) = response.extensions_mut().remove::<ErrorPageContent>() else {
         return response;
     };
-    let page =
-        ErrorPage { visitor, title: content.title, message: &content.message, reference: content.reference.as_deref() };
+    let page = ErrorPage { visitor, title: content.title, message: &content.message, reference: request_id };
     match page.render() {
         Ok(html) => {
             let (mut parts, _) = response.into_parts();
@@ -383,16 +381,10 @@ impl IntoResponse for WebError {
         if let Self::SignInRequired = self {
             return axum::response::Redirect::to("/sign-in").into_response();
         }
-        let reference = match &self {
-            Self::Internal(cause) => {
-                let reference = uuid::Uuid::new_v4().simple().to_string();
-                tracing::error!(reference = %reference, error = %cause_chain(cause.as_ref()), "request failed");
-                Some(reference)
-            }
-            Self::Unavailable => {
-                tracing::warn!("request failed: database unavailable");
-                None
-            }
+        // Logged inside the request's span, so the line carries the request id the page shows.
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = %cause_chain(cause.as_ref()), "request failed"),
+            Self::Unavailable => tracing::warn!("request failed: database unavailable"),
             Self::NotFound
             | Self::SignInRequired
             | Self::Forbidden
@@ -401,8 +393,8 @@ impl IntoResponse for WebError {
             | Self::TooManyRequests(_)
             | Self::BadRequest(_)
             | Self::UnacceptableText(_)
-            | Self::Conflict(_) => None,
-        };
+            | Self::Conflict(_) => {}
+        }
         let (title, message) = match &self {
             Self::NotFound => ("Page not found", "If you typed the web address, check it is correct."),
             Self::SignInRequired => ("Sign in", "Sign in to continue."),
@@ -431,7 +423,7 @@ impl IntoResponse for WebError {
                 "Try again later. If the problem continues, contact the service desk and quote the reference below.",
             ),
         };
-        let content = ErrorPageContent { title, message: message.to_owned(), reference };
+        let content = ErrorPageContent { title, message: message.to_owned() };
         let mut response = (self.status(), Html(PLAIN_ERROR_PAGE)).into_response();
         response.extensions_mut().insert(content);
         response

@@ -32,8 +32,10 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use onramp_service::{AppContext, Config};
 use tokio::net::TcpListener;
+use tower_http::LatencyUnit;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::WebError;
 
@@ -189,7 +191,38 @@ pub fn router(context: AppContext) -> Router {
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
-    router.layer(TraceLayer::new_for_http()).with_state(context)
+    // Every request has an id (kept from a load balancer's `x-request-id`, else made here): it is on the
+    // request's log span, on the response and on every error page, so a user's report can be found in the log.
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(NewRequestId))
+        .with_state(context)
+}
+
+/// The id of a request: a random UUID in simple form, short enough to read out over the telephone.
+#[derive(Debug, Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()).ok().map(RequestId::new)
+    }
+}
+
+/// The log span of one request: its id, method and path (never the query, which may hold a token).
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request_id(request.headers()).unwrap_or_default();
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+/// The request's id, as [`SetRequestIdLayer`] put it in the headers.
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get("x-request-id").and_then(|value| value.to_str().ok()).map(str::to_owned)
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then lets in-flight requests finish.

@@ -13,6 +13,7 @@ onramp_store::on_both_backends!(
     pages_story,
     demo_data_story,
     a_failure_shows_a_reference_that_is_in_the_log,
+    every_error_page_quotes_the_request_id_the_response_carries,
     dos1_anyone_can_read_the_flows_before_applying,
 );
 
@@ -158,6 +159,7 @@ async fn a_failure_shows_a_reference_that_is_in_the_log(app: TestApp) {
 
     let response = reqwest::get(&app.address).await.unwrap();
     assert_eq!(response.status(), 500);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     let page = response.text().await.unwrap();
     assert!(page.contains("Sorry, there is a problem with the service"), "{page}");
     let reference = page
@@ -168,8 +170,32 @@ async fn a_failure_shows_a_reference_that_is_in_the_log(app: TestApp) {
         .trim()
         .to_owned();
     assert_eq!(reference.len(), 32, "a UUID in simple form: {reference}");
+    assert_eq!(request_id, reference, "the reference is the request id the response carries");
     assert!(!page.contains("provider") && !page.to_lowercase().contains("sql"), "no cause on the page: {page}");
     let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     let line = logged.lines().find(|line| line.contains(&reference)).expect("the reference is in the log");
     assert!(line.contains("provider"), "the log line has the cause: {line}");
+    assert!(line.contains("request_id=") && line.contains("path=/"), "the request's span is on the line: {line}");
+}
+
+/// OPS-2: every response carries its request id (`x-request-id`), and an error page quotes it, so a report of
+/// a 404 or a refusal can be found in the log; an id given by a load balancer is kept.
+async fn every_error_page_quotes_the_request_id_the_response_carries(app: TestApp) {
+    let client = reqwest::Client::new();
+    let missing = client.get(format!("{}/no-such-page", app.address)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let id = missing.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    let page = missing.text().await.unwrap();
+    assert!(page.contains(&format!(r#"quote the reference <strong class="reference">{id}</strong>"#)), "{page}");
+
+    let home = client.get(&app.address).send().await.unwrap();
+    let other = home.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(other, id, "each request has its own id");
+    assert!(!home.text().await.unwrap().contains("class=\"reference\""), "a page that worked quotes nothing");
+
+    let relayed =
+        client.get(format!("{}/no-such-page", app.address)).header("x-request-id", "lb-4711").send().await.unwrap();
+    assert_eq!(relayed.headers()["x-request-id"], "lb-4711");
+    assert!(relayed.text().await.unwrap().contains(r#"<strong class="reference">lb-4711</strong>"#));
 }
