@@ -20,6 +20,7 @@ onramp_store::on_both_backends!(
     ca2_ca8_staff_create_issue_and_terminate_a_contract,
     ca5_terms_are_published_only_after_a_preview_and_a_confirmation,
     case1_replies_internal_notes_and_the_watch_list,
+    case1_only_the_agreement_team_answers_and_a_closed_case_takes_no_more_messages,
 );
 
 const STAFF: &str = "agreements@provider.example";
@@ -280,6 +281,54 @@ async fn case1_replies_internal_notes_and_the_watch_list(app: TestApp) {
     let viewer = contact_of(&app, &acme, "viewer@acme.example", TeamRole::Viewer).await;
     let page = get(&app, &sign_in(&app, viewer.email.as_str()).await, &format!("/cases/{case}")).await;
     assert!(page.contains("When does it start?") && !page.contains(r#"action="/cases/"#));
+}
+
+/// CASE-1 (SPEC §1): other provider staff read cases but answering them is the agreement team's; a closed case
+/// says so on its page and takes no more messages from anyone until the team reopens it.
+async fn case1_only_the_agreement_team_answers_and_a_closed_case_takes_no_more_messages(app: TestApp) {
+    let (staff, team) = agreement_team(&app).await;
+    let acme = organisation(&app, "ACM01").await;
+    let contact = contact_of(&app, &acme, "olu@acme.example", TeamRole::Owner).await;
+    let agreement = issued(&app, &staff, &acme, product("pds-fhir")).await;
+    let number = agreement.case_number.unwrap();
+    let path = format!("/cases/{number}");
+    let activity = |case: onramp_domain::case::Case| case.activity.len();
+    let before = activity(app.context.store.case(number).await.unwrap().unwrap());
+
+    for (email, role) in [
+        ("rita@provider.example", StaffRole::Reviewer),
+        ("lee@provider.example", StaffRole::LiveService),
+        ("ada@provider.example", StaffRole::Admin),
+    ] {
+        account(&app, email, "Other Staff", vec![role], None).await;
+        let other = sign_in(&app, email).await;
+        let page = get(&app, &other, &path).await;
+        assert!(page.contains("Opened with the new contract"), "{role:?} reads the case");
+        assert!(!page.contains(r#"action="/cases/"#), "{role:?} is offered no form");
+        assert!(
+            page.contains("Only the agreement team writes in cases; other provider staff can read them."),
+            "{role:?} is told why: {page}"
+        );
+        let reply = post(&app, &other, &format!("{path}/comment"), &page, &[("body", "Looks fine to me.")]).await;
+        assert_eq!(reply.status(), 403, "{role:?} may not answer");
+        let state = post(&app, &other, &format!("{path}/state"), &page, &[("state", "closed")]).await;
+        assert_eq!(state.status(), 403, "{role:?} may not move it");
+    }
+    assert_eq!(activity(app.context.store.case(number).await.unwrap().unwrap()), before, "nothing was written");
+
+    let page = get(&app, &team, &path).await;
+    assert_eq!(post(&app, &team, &format!("{path}/state"), &page, &[("state", "closed")]).await.status(), 303);
+    let party = sign_in(&app, contact.email.as_str()).await;
+    let page = get(&app, &party, &path).await;
+    assert!(page.contains("This case is closed: to ask something else, raise a new query"), "{page}");
+    assert!(!page.contains(r#"action="/cases/{number}/comment""#), "no reply form on a closed case");
+    let late = post(&app, &party, &format!("{path}/comment"), &page, &[("body", "One more thing.")]).await;
+    assert_ne!(late.status(), 303, "a reply on a closed case is refused");
+    let team_page = get(&app, &team, &path).await;
+    assert!(team_page.contains("Move the case to") && !team_page.contains(r#"name="body""#), "the team may reopen");
+    let closed = app.context.store.case(number).await.unwrap().unwrap();
+    assert_eq!(closed.state, onramp_domain::case::CaseState::Closed, "the case stays closed");
+    assert!(closed.activity.iter().all(|a| !a.body.contains("One more thing")), "and the reply was not kept");
 }
 
 async fn demo_clock_moves_time_and_fires_what_falls_due(app: TestApp) {
