@@ -162,6 +162,7 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
     {
         let until = last.saturating_add(LOCKOUT).unwrap_or(last);
         if failures >= MAX_FAILURES && now < until {
+            context.metrics.record_sign_in_failure();
             return Err(AccountError::Locked { until });
         }
     }
@@ -177,7 +178,11 @@ pub async fn sign_in(context: &AppContext, email: &str, password_text: &str) -> 
     let Some(user) = user.filter(|_| matches) else {
         let LoginFailures { count: failures, last_failure: last } =
             context.store.record_login_failure(email.as_str(), now).await?;
+        context.metrics.record_sign_in_failure();
         if failures >= MAX_FAILURES {
+            if failures == MAX_FAILURES {
+                context.metrics.record_lockout();
+            }
             return Err(AccountError::Locked { until: last.saturating_add(LOCKOUT).unwrap_or(last) });
         }
         return Err(AccountError::WrongCredentials);

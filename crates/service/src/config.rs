@@ -44,6 +44,22 @@ pub struct Config {
     pub mail: MailSettings,
     pub catalogue: CatalogueSettings,
     pub evidence: EvidenceSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Who may read `/metrics` (OPS-2). Unset, nobody: the page answers 404, so an Onramp on the internet shows
+/// nothing by default. With a token, a scraper sends `Authorization: Bearer <token>`.
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// At least 16 characters; `ONRAMP_METRICS__TOKEN` keeps it out of the file.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings").field("token", &self.token.as_ref().map(|_| "[redacted]")).finish()
+    }
 }
 
 /// Where uploaded evidence files are kept (DOS-1, DOS-3), each under a random id.
@@ -265,6 +281,7 @@ impl Default for Config {
             mail: MailSettings { from_address: None, from_name: None, folder: None, smtp: None },
             catalogue: CatalogueSettings::default(),
             evidence: EvidenceSettings::default(),
+            metrics: MetricsSettings::default(),
             sign_in: SignInSettings { attempts_per_address: 20, refill_seconds: 3 },
             agreements: AgreementSettings {
                 acceptance_days: 90,
@@ -360,6 +377,14 @@ impl Config {
         }
         if self.provider.name.trim().is_empty() {
             return invalid("provider.name", "must not be empty");
+        }
+        if self
+            .metrics
+            .token
+            .as_ref()
+            .is_some_and(|token| token.chars().count() < 16 || token.contains(char::is_whitespace))
+        {
+            return invalid("metrics.token", "must be at least 16 characters with no spaces");
         }
         if let Some(url) = &self.public_url {
             check_public_url(url).or_else(|message| invalid("public_url", &message))?;

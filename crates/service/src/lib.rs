@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod legacy;
 pub mod lifecycle;
 pub mod mail;
+pub mod metrics;
 pub mod organisations;
 pub mod password;
 pub mod password_reset;
@@ -76,6 +77,8 @@ pub struct AppContext {
     pub session_clock: Arc<dyn Clock>,
     /// The provider's own logo file (`provider.logo`), read at start-up; `None` with the NHS mark or the name.
     pub provider_logo: Option<Arc<LogoImage>>,
+    /// This instance's counters and gauges (OPS-2), shown at `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// A logo file the header shows, held in memory so serving it touches no disk.
@@ -116,6 +119,7 @@ impl AppContext {
         Ok(Self {
             session_clock,
             provider_logo,
+            metrics: Arc::new(metrics::Metrics::new()),
             mailer,
             config: Arc::new(config),
             store,

@@ -38,7 +38,7 @@ pub use types::JobRecord;
 pub use types::{
     AcceptedTerms, AgreementSource, AuditEntry, ClaimedJob, DELIVERY_JOB_KIND, Delivery, FailedJob, FlowSource,
     FlowVersionClash, LiveAgreements, LoginFailures, NewJob, NewNotification, Notification, OutboxEntry, PendingJob,
-    Publication, QueuedSection, Sequence, SignedIn, StoredFlowVersion,
+    PoolStats, Publication, QueueStats, QueuedSection, Sequence, SignedIn, StoredFlowVersion,
 };
 pub use unit_of_work::{
     AgreementWork, ApplicationWork, AuditWork, CaseWork, JobWork, OutboxWork, ProviderWork, TeamWork, UnitOfWork,

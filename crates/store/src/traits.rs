@@ -46,6 +46,9 @@ pub trait Repository:
     /// Answers when the database does (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// How many connections the pool holds open and how many of them are idle.
+    fn pool_stats(&self) -> crate::types::PoolStats;
+
     /// Closes the pool: in-flight work finishes, new calls fail as `Unavailable`. Used at shutdown.
     async fn close(&self);
 
@@ -232,6 +235,8 @@ pub trait Jobs: Send + Sync {
     async fn next_job_at(&self) -> Result<Option<Timestamp>, StoreError>;
     /// How many jobs are waiting, due or not; failed ones are not counted.
     async fn pending_jobs(&self) -> Result<i64, StoreError>;
+    /// The queue by kind at `now`: waiting, due, failed and the oldest due time (one grouped query).
+    async fn queue_stats(&self, now: Timestamp) -> Result<Vec<crate::types::QueueStats>, StoreError>;
     /// Every job row, failed ones included, by due time.
     #[cfg(feature = "test-support")]
     async fn all_jobs(&self) -> Result<Vec<crate::types::JobRecord>, StoreError>;
@@ -263,6 +268,8 @@ pub trait Audit: Send + Sync {
 /// delivery job ([`crate::types::DELIVERY_JOB_KIND`]); read here by the dispatcher and the staff mail page.
 #[async_trait]
 pub trait Outbox: Send + Sync {
+    /// How many messages are written but not yet sent.
+    async fn unsent_notifications(&self) -> Result<i64, StoreError>;
     async fn outbox_entry(&self, id: Uuid) -> Result<Option<crate::types::OutboxEntry>, StoreError>;
     /// Newest first: up to `limit` rows older than `before` (a keyset page; `None` starts at the newest).
     async fn outbox_page(&self, before: Option<Uuid>, limit: i64)

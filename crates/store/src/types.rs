@@ -166,6 +166,27 @@ pub struct FailedJob {
     pub failed_at: Timestamp,
 }
 
+/// How one kind of job stands in the queue (OPS-2 metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueStats {
+    pub kind: String,
+    /// Not yet run and not failed, due or not.
+    pub waiting: i64,
+    /// Of those, due now.
+    pub due: i64,
+    /// Failed for good.
+    pub failed: i64,
+    /// When the oldest due job became due.
+    pub oldest_due: Option<Timestamp>,
+}
+
+/// How the database connection pool is used (OPS-2 metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
+}
+
 /// A job that has not run yet, as listed by its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingJob {

@@ -13,6 +13,7 @@ mod error;
 mod flows;
 mod forms;
 mod mail;
+mod metrics;
 mod organisations;
 mod pages;
 mod password_reset;
@@ -156,6 +157,7 @@ fn routes(config: &Config) -> Routes {
         .post("/staff/organisations/{organisation}/kind", staff_organisations::set_kind)
         .get("/healthz", probes::healthz)
         .get("/readyz", probes::readyz)
+        .get("/metrics", metrics::page)
         .get("/assets/{*file}", pages::asset)
         .get("/provider-logo", pages::provider_logo)
 }
@@ -185,6 +187,7 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 pub fn router(context: AppContext) -> Router {
     let mut router = routes(&context.config)
         .router
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(context.clone(), csrf::protect));
     // Outside the CSRF layer, so its refusals (and every error page) carry the headers too.
@@ -194,6 +197,7 @@ pub fn router(context: AppContext) -> Router {
     // Every request has an id (kept from a load balancer's `x-request-id`, else made here): it is on the
     // request's log span, on the response and on every error page, so a user's report can be found in the log.
     router
+        .layer(axum::middleware::from_fn_with_state(context.clone(), metrics::count_requests))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()

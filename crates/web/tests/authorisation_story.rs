@@ -97,6 +97,7 @@ const EXPECTED: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/staff/organisations/{organisation}", [303, 404, 404]),
     ("POST", "/staff/organisations/{organisation}/kind", [303, 404, 404]),
     ("GET", "/healthz", [200, 200, 200]),
+    ("GET", "/metrics", [404, 404, 404]),
     ("GET", "/readyz", [200, 200, 200]),
     ("GET", "/assets/{*file}", [200, 200, 200]),
     ("GET", "/provider-logo", [404, 404, 404]),

@@ -107,6 +107,7 @@ pub async fn run_due(context: &AppContext, now: Timestamp) -> Result<RunReport, 
         let lease_until = now.saturating_add(LEASE).unwrap_or(now);
         let jobs = context.store.claim_due_jobs(now, lease_until, BATCH).await?;
         if jobs.is_empty() {
+            context.metrics.record_run(&report);
             return Ok(report);
         }
         for job in jobs {

@@ -25,6 +25,13 @@ impl Repository for Store {
         self.pool.close().await;
     }
 
+    fn pool_stats(&self) -> crate::types::PoolStats {
+        crate::types::PoolStats {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())

@@ -133,6 +133,26 @@ impl Jobs for Store {
         Ok(count)
     }
 
+    async fn queue_stats(&self, now: Timestamp) -> Result<Vec<crate::types::QueueStats>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT kind, \
+             SUM(CASE WHEN failed_at IS NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN failed_at IS NULL AND run_at <= $1 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), \
+             MIN(CASE WHEN failed_at IS NULL AND run_at <= $1 THEN run_at END) \
+             FROM background_jobs GROUP BY kind ORDER BY kind",
+        )
+        .bind(to_micros(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(kind, waiting, due, failed, oldest)| {
+                let oldest_due = oldest.map(|micros| from_micros("job", micros)).transpose()?;
+                Ok(crate::types::QueueStats { kind, waiting, due, failed, oldest_due })
+            })
+            .collect()
+    }
+
     #[cfg(feature = "test-support")]
     async fn all_jobs(&self) -> Result<Vec<crate::types::JobRecord>, StoreError> {
         let rows: Vec<JobRow> =

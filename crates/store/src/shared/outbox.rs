@@ -64,6 +64,12 @@ macro_rules! entry_select {
 
 #[async_trait]
 impl Outbox for Store {
+    async fn unsent_notifications(&self) -> Result<i64, StoreError> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_one(&self.pool).await?;
+        Ok(count)
+    }
+
     async fn outbox_entry(&self, id: uuid::Uuid) -> Result<Option<OutboxEntry>, StoreError> {
         let row: Option<OutboxRow> =
             sqlx::query_as(entry_select!("WHERE o.id = $1")).bind(id).fetch_optional(&self.pool).await?;
